@@ -1,0 +1,86 @@
+//! Creates `posts`: the child side, whose `author_id` cascades on delete, plus the index on
+//! `author_id` that no database creates for a foreign key by itself (`User.posts` needs it).
+
+use sea_orm_migration::prelude::*;
+
+use crate::m20250101_000001_create_user_table::Users;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Posts::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(Posts::Id)
+                            .integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Posts::Title)
+                            .string_len(250)
+                            .not_null()
+                            .unique_key()
+                            .check(Expr::col(Posts::Title).ne("")),
+                    )
+                    .col(ColumnDef::new(Posts::Content).text().not_null())
+                    .col(ColumnDef::new(Posts::AuthorId).integer().not_null())
+                    .col(
+                        ColumnDef::new(Posts::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null()
+                            .default(Expr::current_timestamp()),
+                    )
+                    .col(
+                        ColumnDef::new(Posts::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null()
+                            .default(Expr::current_timestamp()),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_posts_author_id")
+                            .from(Posts::Table, Posts::AuthorId)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::Cascade)
+                            .on_update(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_posts_author_id")
+                    .table(Posts::Table)
+                    .col(Posts::AuthorId)
+                    .col(Posts::Id)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Posts::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Posts {
+    Table,
+    Id,
+    Title,
+    Content,
+    AuthorId,
+    CreatedAt,
+    UpdatedAt,
+}

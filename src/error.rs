@@ -1,0 +1,124 @@
+//! The one error type of blogql and the one place that maps it to GraphQL errors.
+//!
+//! Clients match on `extensions.code`, which is stable: `NOT_FOUND`, `BAD_USER_INPUT`,
+//! `CONFLICT`, `INTERNAL`. Database errors are logged here and never shown to clients.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppError {
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: String },
+    #[error("{field}: {message}")]
+    InvalidInput { field: String, message: String },
+    #[error("a {entity} with this {field} already exists")]
+    Conflict {
+        entity: &'static str,
+        field: &'static str,
+    },
+    #[error("internal error")]
+    Database(#[from] DbErr),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The stable, machine-readable code sent as `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound { .. } => "NOT_FOUND",
+            AppError::InvalidInput { .. } => "BAD_USER_INPUT",
+            AppError::Conflict { .. } => "CONFLICT",
+            AppError::Database(_) | AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        AppError::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::InvalidInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Classifies a failed write: a unique violation becomes `CONFLICT` on the column it names
+    /// (the constraint names used by all three databases contain the column name), anything
+    /// else stays a database error.
+    pub fn from_write(err: DbErr, entity: &'static str, unique_fields: &[&'static str]) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
+            // The constraint's name comes last in every database's message (MySQL puts the
+            // offending value before it), so the last column named is the one.
+            let field = unique_fields
+                .iter()
+                .copied()
+                .max_by_key(|field| message.rfind(field).map(|at| at + 1).unwrap_or(0));
+            if let Some(field) = field {
+                return AppError::Conflict { entity, field };
+            }
+        }
+        AppError::Database(err)
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        match self {
+            AppError::Database(err) => tracing::error!(error = %err, "database error"),
+            AppError::Internal(detail) => tracing::error!(%detail, "internal error"),
+            _ => {}
+        }
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            match self {
+                AppError::InvalidInput { field, .. } => ext.set("field", field.as_str()),
+                AppError::Conflict { field, .. } => ext.set("field", *field),
+                _ => {}
+            }
+        })
+    }
+}
+
+/// Results of resolvers: `AppError` converted with its extensions.
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        let cases = [
+            (AppError::not_found("User", 1), "NOT_FOUND"),
+            (
+                AppError::invalid("title", "must not be empty"),
+                "BAD_USER_INPUT",
+            ),
+            (
+                AppError::Conflict {
+                    entity: "post",
+                    field: "title",
+                },
+                "CONFLICT",
+            ),
+            (AppError::Database(DbErr::Custom("x".into())), "INTERNAL"),
+            (AppError::Internal("x".into()), "INTERNAL"),
+        ];
+        for (err, code) in cases {
+            assert_eq!(err.code(), code, "case {err:?}");
+        }
+    }
+
+    #[test]
+    fn database_errors_do_not_leak_their_text() {
+        let err = AppError::Database(DbErr::Custom("SELECT secret FROM users".into()));
+        let gql = err.extend();
+        assert_eq!(gql.message, "internal error");
+    }
+}

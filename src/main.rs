@@ -1,0 +1,44 @@
+//! The `blogql` binary: parse settings, set up logging, then serve (or run a one-off command).
+
+use anyhow::Context;
+use blogql::config::{Cli, Command};
+use blogql::startup::Application;
+use blogql::telemetry::{get_subscriber, init_subscriber};
+use blogql::{db, graphql, seed};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::ExportSchema => {
+            print!("{}", graphql::schema_builder().finish().sdl());
+            Ok(())
+        }
+        Command::SeedDemo => {
+            init_subscriber(get_subscriber(&settings.log, std::io::stderr));
+            let db = db::connect(&settings.database).await?;
+            db::migrate(&db).await?;
+            let created = seed::seed_demo(&db).await.context("seeding demo data")?;
+            tracing::info!(created, "demo data loaded");
+            Ok(())
+        }
+        Command::Serve => {
+            init_subscriber(get_subscriber(&settings.log, std::io::stdout));
+            tracing::info!(database = %db::redact(&settings.database.url), "starting");
+            let app = Application::build(&settings).await?;
+            let host = settings
+                .bind
+                .rsplit_once(':')
+                .map_or("127.0.0.1", |(host, _)| host);
+            tracing::info!(
+                "listening on http://{host}:{port} (GraphQL at /graphql, playground at /)",
+                port = app.port()
+            );
+            app.run_until_stopped().await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+    }
+}
