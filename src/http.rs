@@ -10,6 +10,7 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
+use crate::graphql::batching::BatchScheduler;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::AppSchema;
 
@@ -31,11 +32,10 @@ async fn graphql_post(
     db: web::Data<DatabaseConnection>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
-        Ok(request) => request,
-        Err(err) => return bad_request(&format!("invalid GraphQL request body: {err}")),
-    };
-    execute(&schema, &db, request).await
+    match parse_body(&body) {
+        Ok(request) => execute(&schema, &db, request).await,
+        Err(message) => bad_request(&message),
+    }
 }
 
 async fn graphql_get(
@@ -64,9 +64,32 @@ async fn execute(
     db: &DatabaseConnection,
     request: async_graphql::Request,
 ) -> HttpResponse {
-    let request = request.data(Loaders::new(db.clone()));
-    let response = schema.execute(request).await;
+    let scheduler = BatchScheduler::new();
+    let request = request.data(Loaders::new(db.clone(), &scheduler));
+    let response = scheduler.run(schema.execute(request)).await;
     HttpResponse::Ok().json(response)
+}
+
+/// A POST body: a JSON object with a string `query`, and `variables` an object if present.
+fn parse_body(body: &[u8]) -> Result<async_graphql::Request, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|err| format!("the body is not valid JSON: {err}"))?;
+    let Some(fields) = value.as_object() else {
+        return Err("the body must be a JSON object".into());
+    };
+    if !fields
+        .get("query")
+        .is_some_and(serde_json::Value::is_string)
+    {
+        return Err("the body must have a string \"query\"".into());
+    }
+    if !fields
+        .get("variables")
+        .is_none_or(|variables| variables.is_object() || variables.is_null())
+    {
+        return Err("\"variables\" must be an object".into());
+    }
+    serde_json::from_value(value).map_err(|err| format!("invalid GraphQL request: {err}"))
 }
 
 /// Whether the operation that would run is a mutation (or a subscription). A document that

@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
@@ -56,6 +56,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// A handle to stop the server from elsewhere (tests stop theirs when they end).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
     }
 
     /// Serves until SIGTERM or SIGINT, then finishes in-flight requests and returns.

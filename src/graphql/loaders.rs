@@ -6,6 +6,7 @@
 //! its depth, not its row count.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{post, user};
@@ -13,6 +14,7 @@ use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, W
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use crate::error::AppError;
+use crate::graphql::batching::BatchScheduler;
 use crate::graphql::pagination::PageArgs;
 
 /// Keys per statement: far below the bind-parameter limits of SQLite (32766), PostgreSQL and
@@ -27,20 +29,24 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection) -> Self {
+    /// Loaders whose batches `scheduler` starts; the request must run under
+    /// `scheduler.run(..)`.
+    pub fn new(db: DatabaseConnection, scheduler: &BatchScheduler) -> Self {
         Loaders {
-            user_by_id: cached(UserByIdLoader(db.clone())),
-            posts_by_author_id: cached(PostsByAuthorIdLoader(db.clone())),
-            post_count_by_author_id: cached(PostCountByAuthorIdLoader(db)),
+            user_by_id: cached(UserByIdLoader(db.clone()), scheduler),
+            posts_by_author_id: cached(PostsByAuthorIdLoader(db.clone()), scheduler),
+            post_count_by_author_id: cached(PostCountByAuthorIdLoader(db), scheduler),
         }
     }
 }
 
-fn cached<T>(loader: T) -> DataLoader<T, HashMapCache>
+fn cached<T>(loader: T, scheduler: &BatchScheduler) -> DataLoader<T, HashMapCache>
 where
     T: Send + Sync + 'static,
 {
-    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+    DataLoader::with_cache(loader, scheduler.spawner(), HashMapCache::default())
+        // The scheduler already waits until every key of a level is in: no extra delay.
+        .delay(Duration::ZERO)
         .max_batch_size(MAX_KEYS_PER_STATEMENT)
 }
 

@@ -1,6 +1,7 @@
 //! The GraphQL API: the schema's roots, and how it is built. Each domain module (`user`, `post`)
 //! owns its types, resolvers and the queries they run; relation fields go through `loaders`.
 
+pub mod batching;
 pub mod loaders;
 pub mod pagination;
 pub mod post;

@@ -1,0 +1,353 @@
+//! Test harness: `spawn_app(backend)` starts blogql on port 0 against a fresh database, with a
+//! statement counter on the connection, and drops that database when the test ends.
+//!
+//! PostgreSQL and MariaDB are found at `BLOGQL_TEST_POSTGRES_URL` and `BLOGQL_TEST_MYSQL_URL`
+//! (defaults: the local servers). Under CI (`CI` set) an unreachable server fails the test;
+//! elsewhere the test is skipped with a loud message.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use blogql::config::Settings;
+use blogql::startup::Application;
+use blogql::telemetry::{get_subscriber, init_subscriber};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{json, Value};
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    let filter = if std::env::var_os("TEST_LOG").is_some() {
+        "info"
+    } else {
+        "off"
+    };
+    init_subscriber(get_subscriber(filter, std::io::stdout));
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MariaDb,
+}
+
+impl Backend {
+    fn server_url(self) -> Option<String> {
+        let (var, default) = match self {
+            Backend::Sqlite => return None,
+            Backend::Postgres => (
+                "BLOGQL_TEST_POSTGRES_URL",
+                "postgres://postgres@127.0.0.1:5432/test",
+            ),
+            Backend::MariaDb => ("BLOGQL_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+        };
+        Some(std::env::var(var).unwrap_or_else(|_| default.to_string()))
+    }
+}
+
+/// Generates, for each named `async fn name(app: TestApp)`, a module `name` with one test per
+/// backend: `name::sqlite`, `name::postgres`, `name::mariadb`.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use crate::helpers::{Backend, run};
+
+                #[tokio::test]
+                async fn sqlite() {
+                    run(Backend::Sqlite, super::$name).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    run(Backend::Postgres, super::$name).await;
+                }
+
+                #[tokio::test]
+                async fn mariadb() {
+                    run(Backend::MariaDb, super::$name).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Runs `test` against a fresh app on `backend`, or skips loudly when the server is missing
+/// outside CI.
+pub async fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if let Some(app) = spawn_app(backend).await {
+        test(app).await;
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    /// A connection of its own to the test database, for arranging and checking rows.
+    pub db: DatabaseConnection,
+    statements: Arc<AtomicUsize>,
+    client: reqwest::Client,
+    _database: TestDatabase,
+    server: ServerHandle,
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    LazyLock::force(&TRACING);
+    let database = TestDatabase::create(backend).await?;
+
+    let mut settings = Settings::defaults();
+    settings.bind = "127.0.0.1:0".into();
+    settings.workers = 1;
+    settings.database.url = database.url.clone();
+    settings.database.max_connections = 5;
+
+    let mut db = blogql::db::connect(&settings.database)
+        .await
+        .expect("connect to the test database");
+    blogql::db::migrate(&db).await.expect("migrate");
+    // Set before the connection is cloned into the app, so every clone counts.
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    db.set_metric_callback(move |_info| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+
+    let app = Application::build_with_db(&settings, db).expect("build the application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let server = app.handle();
+    tokio::spawn(app.run_until_stopped());
+
+    let db = Database::connect(&database.url)
+        .await
+        .expect("second connection to the test database");
+    Some(TestApp {
+        address,
+        db,
+        statements,
+        client: reqwest::Client::new(),
+        _database: database,
+        server,
+    })
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sending the stop command is immediate; waiting for it is not needed.
+        drop(self.server.stop(false));
+    }
+}
+
+impl TestApp {
+    /// `POST /graphql` with `query` and `variables`; returns the response body.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("send the GraphQL request");
+        assert!(
+            response.status().is_success(),
+            "POST /graphql answered {}",
+            response.status()
+        );
+        response.json().await.expect("a JSON response body")
+    }
+
+    /// Like `graphql`, but fails the test on any GraphQL error and returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.graphql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(format!("{}{}", self.address, path))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(format!("{}{}", self.address, path))
+    }
+
+    /// SQL statements the app has run since the last reset.
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    pub fn reset_statements(&self) {
+        self.statements.store(0, Ordering::SeqCst);
+    }
+
+    /// Creates a user through the API; returns its id.
+    pub async fn create_user(&self, name: &str, email: &str) -> String {
+        let data = self
+            .data(
+                "mutation($input: CreateUserInput!) { createUser(input: $input) { id } }",
+                json!({ "input": { "name": name, "email": email } }),
+            )
+            .await;
+        id_of(&data["createUser"])
+    }
+
+    /// Creates a user with `posts` titles through the API; returns the user's id.
+    pub async fn create_user_with_posts(
+        &self,
+        name: &str,
+        email: &str,
+        titles: &[String],
+    ) -> String {
+        let posts: Vec<Value> = titles
+            .iter()
+            .map(|title| json!({ "title": title, "content": format!("About {title}") }))
+            .collect();
+        let data = self
+            .data(
+                "mutation($input: CreateUserInput!) { createUser(input: $input) { id } }",
+                json!({ "input": { "name": name, "email": email, "posts": posts } }),
+            )
+            .await;
+        id_of(&data["createUser"])
+    }
+
+    /// Creates a post through the API; returns its id.
+    pub async fn create_post(&self, author_id: &str, title: &str) -> String {
+        let data = self
+            .data(
+                "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }",
+                json!({ "input": { "authorId": author_id, "title": title, "content": "Some content" } }),
+            )
+            .await;
+        id_of(&data["createPost"])
+    }
+
+    /// Seeds `users` users with `posts_each` posts each; returns the user ids in order.
+    pub async fn seed(&self, users: usize, posts_each: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(users);
+        for u in 0..users {
+            let titles: Vec<String> = (0..posts_each)
+                .map(|p| format!("Post {p} of user {u}"))
+                .collect();
+            ids.push(
+                self.create_user_with_posts(
+                    &format!("User {u}"),
+                    &format!("user{u}@example.com"),
+                    &titles,
+                )
+                .await,
+            );
+        }
+        ids
+    }
+}
+
+pub fn id_of(value: &Value) -> String {
+    value["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {value}"))
+        .to_string()
+}
+
+/// The code of the first error of a response.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+/// A database made for one test and dropped when the test ends (also when it fails).
+struct TestDatabase {
+    url: String,
+    /// For PostgreSQL and MariaDB: the server URL and the database name to drop.
+    server: Option<(String, String)>,
+    _sqlite_dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    async fn create(backend: Backend) -> Option<Self> {
+        let Some(server_url) = backend.server_url() else {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            return Some(TestDatabase {
+                url,
+                server: None,
+                _sqlite_dir: Some(dir),
+            });
+        };
+        let admin = match connect_with_timeout(&server_url).await {
+            Ok(admin) => admin,
+            Err(err) if std::env::var_os("CI").is_some() => {
+                panic!("{backend:?} at {server_url} is unreachable under CI: {err}")
+            }
+            Err(err) => {
+                eprintln!(
+                    "\n!!! SKIPPED: {backend:?} at {server_url} is unreachable ({err}).\n\
+                     !!! Start it, or set BLOGQL_TEST_POSTGRES_URL / BLOGQL_TEST_MYSQL_URL.\n"
+                );
+                return None;
+            }
+        };
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create the test database");
+        let _ = admin.close().await;
+        let base = server_url
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .expect("a server URL with a database path");
+        Some(TestDatabase {
+            url: format!("{base}/{name}"),
+            server: Some((server_url, name)),
+            _sqlite_dir: None,
+        })
+    }
+}
+
+async fn connect_with_timeout(url: &str) -> Result<DatabaseConnection, String> {
+    let mut options = sea_orm::ConnectOptions::new(url.to_string());
+    options
+        .connect_timeout(Duration::from_secs(3))
+        .max_connections(1)
+        .sqlx_logging(false);
+    Database::connect(options)
+        .await
+        .map_err(|err| err.to_string())
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server_url, name)) = self.server.take() else {
+            return;
+        };
+        // `Drop` cannot await: a thread with a runtime of its own drops the database.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let admin = connect_with_timeout(&server_url).await.ok()?;
+                let force = if server_url.starts_with("postgres") {
+                    " WITH (FORCE)"
+                } else {
+                    ""
+                };
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}{force}"))
+                    .await
+                    .ok()?;
+                admin.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("warning: could not drop a test database; drop test_* databases by hand");
+        }
+    }
+}

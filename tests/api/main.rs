@@ -1,0 +1,11 @@
+//! The integration suite: the real server on port 0, real HTTP, a fresh database per test.
+//! Every test runs on SQLite, PostgreSQL and MariaDB (see `helpers::backend_tests!`).
+
+#[macro_use]
+mod helpers;
+
+mod batching;
+mod errors;
+mod http;
+mod posts;
+mod users;

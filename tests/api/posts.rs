@@ -1,0 +1,238 @@
+//! Posts: create, read with the author, update, move between authors, delete, paginate.
+
+use serde_json::json;
+
+use crate::helpers::{id_of, TestApp};
+
+backend_tests!(
+    post_is_created_and_read_with_its_author,
+    post_is_updated,
+    post_is_moved_to_another_author,
+    post_is_deleted,
+    posts_are_paginated_across_pages,
+    user_posts_are_paginated_per_user,
+);
+
+async fn post_is_created_and_read_with_its_author(app: TestApp) {
+    // Arrange
+    let author = app.create_user("Gus", "gus@example.com").await;
+
+    // Act
+    let created = app
+        .data(
+            "mutation($input: CreatePostInput!) { createPost(input: $input) { id title content createdAt updatedAt author { id name } } }",
+            json!({ "input": { "authorId": author, "title": "Hello", "content": "World" } }),
+        )
+        .await;
+    let id = id_of(&created["createPost"]);
+    let read = app
+        .data(
+            "query($id: ID!) { post(id: $id) { id title content author { name postCount } } }",
+            json!({ "id": id }),
+        )
+        .await;
+
+    // Assert
+    let post = &created["createPost"];
+    assert_eq!(post["title"], "Hello");
+    assert_eq!(post["author"], json!({ "id": author, "name": "Gus" }));
+    assert_eq!(post["createdAt"], post["updatedAt"]);
+    assert_eq!(
+        read["post"],
+        json!({ "id": id, "title": "Hello", "content": "World", "author": { "name": "Gus", "postCount": 1 } })
+    );
+}
+
+async fn post_is_updated(app: TestApp) {
+    // Arrange
+    let author = app.create_user("Hal", "hal@example.com").await;
+    let id = app.create_post(&author, "Draft").await;
+
+    // Act
+    let data = app
+        .data(
+            "mutation($id: ID!) { updatePost(id: $id, input: { title: \"Final\", content: \"Done\" }) { id title content createdAt updatedAt } }",
+            json!({ "id": id }),
+        )
+        .await;
+
+    // Assert
+    let post = &data["updatePost"];
+    assert_eq!(
+        (post["title"].as_str(), post["content"].as_str()),
+        (Some("Final"), Some("Done"))
+    );
+    let created_at = post["createdAt"].as_str().expect("createdAt");
+    let updated_at = post["updatedAt"].as_str().expect("updatedAt");
+    assert!(updated_at >= created_at, "{updated_at} < {created_at}");
+}
+
+async fn post_is_moved_to_another_author(app: TestApp) {
+    // Arrange
+    let from = app
+        .create_user_with_posts(
+            "Ida",
+            "ida@example.com",
+            &["Mine".into(), "Also mine".into()],
+        )
+        .await;
+    let to = app.create_user("Jo", "jo@example.com").await;
+    let post = app
+        .data("{ posts(first: 1) { nodes { id } } }", json!({}))
+        .await["posts"]["nodes"][0]["id"]
+        .clone();
+
+    // Act
+    let moved = app
+        .data(
+            "mutation($id: ID!, $to: ID!) { updatePost(id: $id, input: { authorId: $to }) { title author { name } } }",
+            json!({ "id": post, "to": to }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(
+        moved["updatePost"],
+        json!({ "title": "Mine", "author": { "name": "Jo" } })
+    );
+    let data = app
+        .data(
+            "query($from: ID!, $to: ID!) { from: user(id: $from) { posts { nodes { title } } } to: user(id: $to) { postCount posts { nodes { title } } } }",
+            json!({ "from": from, "to": to }),
+        )
+        .await;
+    assert_eq!(
+        data["from"]["posts"]["nodes"],
+        json!([{ "title": "Also mine" }])
+    );
+    assert_eq!(data["to"]["postCount"], 1);
+    assert_eq!(data["to"]["posts"]["nodes"], json!([{ "title": "Mine" }]));
+}
+
+async fn post_is_deleted(app: TestApp) {
+    // Arrange
+    let author = app.create_user("Kim", "kim@example.com").await;
+    let id = app.create_post(&author, "Short-lived").await;
+
+    // Act
+    let data = app
+        .data(
+            "mutation($id: ID!) { deletePost(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(data["deletePost"]["id"], id.as_str());
+    let after = app
+        .data(
+            "query($id: ID!, $author: ID!) { post(id: $id) { id } user(id: $author) { postCount } }",
+            json!({ "id": id, "author": author }),
+        )
+        .await;
+    assert_eq!(after, json!({ "post": null, "user": { "postCount": 0 } }));
+}
+
+async fn posts_are_paginated_across_pages(app: TestApp) {
+    // Arrange
+    app.seed(2, 3).await;
+    let query = "query($after: String) { posts(first: 4, after: $after) { totalCount nodes { title } pageInfo { hasNextPage hasPreviousPage endCursor } } }";
+
+    // Act
+    let first = app.data(query, json!({ "after": null })).await;
+    let cursor = first["posts"]["pageInfo"]["endCursor"].clone();
+    let second = app.data(query, json!({ "after": cursor })).await;
+
+    // Assert
+    let titles = |page: &serde_json::Value| -> Vec<String> {
+        page["posts"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|node| node["title"].as_str().expect("title").to_string())
+            .collect()
+    };
+    assert_eq!(
+        titles(&first),
+        [
+            "Post 0 of user 0",
+            "Post 1 of user 0",
+            "Post 2 of user 0",
+            "Post 0 of user 1"
+        ]
+    );
+    assert_eq!(titles(&second), ["Post 1 of user 1", "Post 2 of user 1"]);
+    assert_eq!(first["posts"]["totalCount"], 6);
+    assert_eq!(first["posts"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(second["posts"]["pageInfo"]["hasNextPage"], false);
+    assert_eq!(second["posts"]["pageInfo"]["hasPreviousPage"], true);
+}
+
+async fn user_posts_are_paginated_per_user(app: TestApp) {
+    // Arrange: users with 0, 2 and 5 posts.
+    let ids = [
+        app.create_user("None", "none@example.com").await,
+        app.create_user_with_posts("Two", "two@example.com", &["a1".into(), "a2".into()])
+            .await,
+        app.create_user_with_posts(
+            "Five",
+            "five@example.com",
+            &[
+                "b1".into(),
+                "b2".into(),
+                "b3".into(),
+                "b4".into(),
+                "b5".into(),
+            ],
+        )
+        .await,
+    ];
+    let query = "query($after: String) { users { nodes { name posts(first: 2, after: $after) { totalCount nodes { title } pageInfo { hasNextPage endCursor } } } } }";
+
+    // Act
+    let data = app.data(query, json!({ "after": null })).await;
+
+    // Assert: each user's page is cut on its own.
+    let users = &data["users"]["nodes"];
+    let summary: Vec<_> = (0..3)
+        .map(|i| {
+            let posts = &users[i]["posts"];
+            (
+                posts["totalCount"].clone(),
+                posts["nodes"].clone(),
+                posts["pageInfo"]["hasNextPage"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (json!(0), json!([]), json!(false)),
+            (
+                json!(2),
+                json!([{ "title": "a1" }, { "title": "a2" }]),
+                json!(false)
+            ),
+            (
+                json!(5),
+                json!([{ "title": "b1" }, { "title": "b2" }]),
+                json!(true)
+            ),
+        ]
+    );
+
+    // Act: the next page of the third user.
+    let cursor = users[2]["posts"]["pageInfo"]["endCursor"].clone();
+    let next = app
+        .data(
+            "query($id: ID!, $after: String) { user(id: $id) { posts(first: 2, after: $after) { nodes { title } pageInfo { hasNextPage hasPreviousPage } } } }",
+            json!({ "id": ids[2], "after": cursor }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(
+        next["user"]["posts"],
+        json!({ "nodes": [{ "title": "b3" }, { "title": "b4" }], "pageInfo": { "hasNextPage": true, "hasPreviousPage": true } })
+    );
+}

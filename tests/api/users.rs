@@ -1,0 +1,242 @@
+//! Users: create (with posts, atomically), read, update, delete with cascade, paginate.
+
+use serde_json::json;
+
+use crate::helpers::{error_code, id_of, TestApp};
+
+backend_tests!(
+    user_is_created_and_read_back,
+    user_is_created_with_posts_in_one_transaction,
+    nested_create_is_rolled_back_when_a_title_is_taken,
+    user_is_updated,
+    deleting_a_user_deletes_their_posts,
+    users_are_paginated_with_cursors,
+    unknown_user_is_null,
+    demo_data_is_seeded_once,
+);
+
+async fn user_is_created_and_read_back(app: TestApp) {
+    // Act
+    let created = app
+        .data(
+            "mutation { createUser(input: { name: \"Ann\", email: \"Ann@Example.com\" }) { id name email createdAt postCount } }",
+            json!({}),
+        )
+        .await;
+    let id = id_of(&created["createUser"]);
+    let read = app
+        .data(
+            "query($id: ID!) { user(id: $id) { id name email createdAt posts { totalCount nodes { id } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+
+    // Assert
+    let user = &read["user"];
+    assert_eq!(user["name"], "Ann");
+    assert_eq!(
+        user["email"], "ann@example.com",
+        "emails are stored in lower case"
+    );
+    assert_eq!(user["createdAt"], created["createUser"]["createdAt"]);
+    assert_eq!(created["createUser"]["postCount"], 0);
+    assert_eq!(user["posts"]["totalCount"], 0);
+    assert_eq!(user["posts"]["nodes"], json!([]));
+}
+
+async fn user_is_created_with_posts_in_one_transaction(app: TestApp) {
+    // Act
+    let data = app
+        .data(
+            r#"mutation { createUser(input: {
+                name: "Bea", email: "bea@example.com",
+                posts: [{ title: "One", content: "1" }, { title: "Two", content: "2" }]
+            }) { id postCount posts { nodes { title content author { email } } } } }"#,
+            json!({}),
+        )
+        .await;
+
+    // Assert
+    let user = &data["createUser"];
+    assert_eq!(user["postCount"], 2);
+    assert_eq!(
+        user["posts"]["nodes"],
+        json!([
+            { "title": "One", "content": "1", "author": { "email": "bea@example.com" } },
+            { "title": "Two", "content": "2", "author": { "email": "bea@example.com" } },
+        ])
+    );
+}
+
+async fn nested_create_is_rolled_back_when_a_title_is_taken(app: TestApp) {
+    // Arrange
+    let first = app.create_user("First", "first@example.com").await;
+    app.create_post(&first, "Taken").await;
+
+    // Act
+    let body = app
+        .graphql(
+            r#"mutation { createUser(input: {
+                name: "Cy", email: "cy@example.com",
+                posts: [{ title: "Fresh", content: "x" }, { title: "Taken", content: "y" }]
+            }) { id } }"#,
+            json!({}),
+        )
+        .await;
+
+    // Assert: a conflict on the title, and nothing of the new user was written.
+    assert_eq!(error_code(&body), "CONFLICT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "title");
+    let data = app
+        .data(
+            "{ users { totalCount } posts { totalCount nodes { title } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["users"]["totalCount"], 1);
+    assert_eq!(data["posts"]["totalCount"], 1);
+    assert_eq!(data["posts"]["nodes"], json!([{ "title": "Taken" }]));
+    // The email is free again, and so is the other title.
+    app.create_user_with_posts("Cy", "cy@example.com", &["Fresh".to_string()])
+        .await;
+}
+
+async fn user_is_updated(app: TestApp) {
+    // Arrange
+    let id = app.create_user("Dan", "dan@example.com").await;
+
+    // Act
+    let data = app
+        .data(
+            "mutation($id: ID!) { updateUser(id: $id, input: { name: \"Daniel\" }) { id name email } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let renamed_and_moved = app
+        .data(
+            "mutation($id: ID!) { updateUser(id: $id, input: { email: \"daniel@example.com\" }) { name email } }",
+            json!({ "id": id }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(data["updateUser"]["name"], "Daniel");
+    assert_eq!(data["updateUser"]["email"], "dan@example.com");
+    assert_eq!(
+        renamed_and_moved["updateUser"],
+        json!({ "name": "Daniel", "email": "daniel@example.com" })
+    );
+}
+
+async fn deleting_a_user_deletes_their_posts(app: TestApp) {
+    // Arrange
+    let gone = app
+        .create_user_with_posts("Eve", "eve@example.com", &["E1".into(), "E2".into()])
+        .await;
+    let kept = app
+        .create_user_with_posts("Fay", "fay@example.com", &["F1".into()])
+        .await;
+
+    // Act
+    let data = app
+        .data(
+            "mutation($id: ID!) { deleteUser(id: $id) { id deletedPostCount } }",
+            json!({ "id": gone }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(
+        data["deleteUser"],
+        json!({ "id": gone, "deletedPostCount": 2 })
+    );
+    let after = app
+        .data(
+            "query($gone: ID!, $kept: ID!) { gone: user(id: $gone) { id } kept: user(id: $kept) { postCount } posts { nodes { title } } }",
+            json!({ "gone": gone, "kept": kept }),
+        )
+        .await;
+    assert_eq!(after["gone"], json!(null));
+    assert_eq!(after["kept"]["postCount"], 1);
+    assert_eq!(after["posts"]["nodes"], json!([{ "title": "F1" }]));
+}
+
+async fn users_are_paginated_with_cursors(app: TestApp) {
+    // Arrange
+    for n in 0..5 {
+        app.create_user(&format!("U{n}"), &format!("u{n}@example.com"))
+            .await;
+    }
+    let query = r#"query($after: String) { users(first: 2, after: $after) {
+        totalCount
+        edges { cursor node { name } }
+        nodes { name }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    } }"#;
+
+    // Act: walk the pages.
+    let mut names = Vec::new();
+    let mut after = json!(null);
+    let mut pages = Vec::new();
+    loop {
+        let data = app.data(query, json!({ "after": after })).await;
+        let page = data["users"].clone();
+        for node in page["nodes"].as_array().expect("nodes") {
+            names.push(node["name"].as_str().expect("name").to_string());
+        }
+        let has_next = page["pageInfo"]["hasNextPage"] == json!(true);
+        after = page["pageInfo"]["endCursor"].clone();
+        pages.push(page);
+        if !has_next {
+            break;
+        }
+        assert!(pages.len() < 10, "pagination does not end");
+    }
+
+    // Assert
+    assert_eq!(names, ["U0", "U1", "U2", "U3", "U4"]);
+    assert_eq!(pages.len(), 3);
+    assert_eq!(pages[0]["totalCount"], 5);
+    assert_eq!(pages[0]["pageInfo"]["hasPreviousPage"], false);
+    assert_eq!(pages[1]["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(pages[2]["pageInfo"]["hasNextPage"], false);
+    let first_page = &pages[0];
+    assert_eq!(
+        first_page["edges"][0]["cursor"],
+        first_page["pageInfo"]["startCursor"]
+    );
+    assert_eq!(
+        first_page["edges"][1]["cursor"],
+        first_page["pageInfo"]["endCursor"]
+    );
+    assert_eq!(first_page["edges"][1]["node"]["name"], "U1");
+}
+
+async fn unknown_user_is_null(app: TestApp) {
+    let data = app
+        .data("{ user(id: 999) { id } post(id: 999) { id } }", json!({}))
+        .await;
+    assert_eq!(data, json!({ "user": null, "post": null }));
+}
+
+async fn demo_data_is_seeded_once(app: TestApp) {
+    // Act
+    let first = blogql::seed::seed_demo(&app.db).await.expect("seed");
+    let second = blogql::seed::seed_demo(&app.db).await.expect("seed again");
+
+    // Assert
+    assert_eq!((first, second), (2, 0));
+    let data = app
+        .data(
+            "{ users { nodes { name posts { nodes { title } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["users"]["nodes"],
+        json!([
+            { "name": "admin", "posts": { "nodes": [{ "title": "The Life of Cactus" }] } },
+            { "name": "John", "posts": { "nodes": [{ "title": "First Post" }, { "title": "Second Post" }] } },
+        ])
+    );
+}
