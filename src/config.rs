@@ -79,6 +79,15 @@ pub struct DatabaseSettings {
         global = true
     )]
     pub max_connections: u32,
+
+    /// Seconds to wait for the database at start-up (and for a pooled connection) before failing.
+    #[arg(
+        long,
+        env = "BLOGQL_CONNECT_TIMEOUT",
+        default_value_t = 10,
+        global = true
+    )]
+    pub connect_timeout: u64,
 }
 
 impl Settings {

@@ -17,8 +17,8 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
     let mut options = ConnectOptions::new(settings.url.clone());
     options
         .max_connections(settings.max_connections)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(settings.connect_timeout))
+        .acquire_timeout(Duration::from_secs(settings.connect_timeout))
         // One line per statement at debug level, so `--log sea_orm=debug` shows the SQL.
         .sqlx_logging(true)
         .sqlx_logging_level(log::LevelFilter::Debug)

@@ -1,0 +1,150 @@
+//! The `blogql` binary as a user runs it: serve on port 0 (the log says which), answer,
+//! stop cleanly on SIGTERM; `seed-demo` and `export-schema`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_blogql");
+
+fn blogql(db_url: &str) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_remove("DATABASE_URL")
+        .env_remove("BLOGQL_BIND")
+        .args(["--database-url", db_url, "--log", "info"]);
+    command
+}
+
+/// Starts `blogql` on port 0; returns the child, its base URL, and the rest of its output.
+fn serve(db_url: &str) -> (Child, String, mpsc::Receiver<String>) {
+    let mut child = blogql(db_url)
+        .args(["--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start blogql");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let address = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("blogql printed no 'listening on' line");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .expect("an address")
+                .to_string();
+        }
+    };
+    (child, address, lines)
+}
+
+#[tokio::test]
+async fn server_serves_demo_data_and_stops_on_sigterm() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
+    let seeded = blogql(&db_url)
+        .arg("seed-demo")
+        .output()
+        .expect("run seed-demo");
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let (mut child, address, lines) = serve(&db_url);
+    let client = reqwest::Client::new();
+
+    // Act
+    let health = client
+        .get(format!("{address}/health"))
+        .send()
+        .await
+        .expect("GET /health");
+    let body: Value = client
+        .post(format!("{address}/graphql"))
+        .json(&json!({ "query": "{ users { nodes { name posts { nodes { title } } } } }" }))
+        .send()
+        .await
+        .expect("POST /graphql")
+        .json()
+        .await
+        .expect("JSON");
+    // No idle keep-alive connection left for the graceful shutdown to wait on.
+    drop(client);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+
+    // Assert
+    assert_eq!(health.status(), 200);
+    assert_eq!(body["data"]["users"]["nodes"][0]["name"], "admin");
+    assert_eq!(
+        body["data"]["users"]["nodes"][1]["posts"]["nodes"],
+        json!([{ "title": "First Post" }, { "title": "Second Post" }])
+    );
+    assert!(killed.success());
+    let status = child.wait().expect("wait for blogql");
+    assert!(
+        status.success(),
+        "blogql exited with {status} after SIGTERM"
+    );
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert!(
+        rest.iter()
+            .any(|line| line.contains("\"POST /graphql HTTP/1.1\" 200")),
+        "no request log line in {rest:#?}"
+    );
+    assert!(
+        rest.iter().any(|line| line.contains("stopped")),
+        "{rest:#?}"
+    );
+}
+
+#[test]
+fn export_schema_prints_the_checked_in_schema() {
+    let output = Command::new(BIN)
+        .arg("export-schema")
+        .output()
+        .expect("run export-schema");
+    assert!(output.status.success());
+    let checked_in =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+            .expect("read schema.graphql");
+    assert!(
+        String::from_utf8_lossy(&output.stdout) == checked_in,
+        "schema.graphql is stale: run `UPDATE_EXPECT=1 cargo test --test schema`"
+    );
+}
+
+#[test]
+fn unreachable_database_is_a_clear_error() {
+    let output = Command::new(BIN)
+        .args([
+            "--database-url",
+            "postgres://nobody:secret@127.0.0.1:1/none",
+        ])
+        .args(["--bind", "127.0.0.1:0", "--connect-timeout", "1"])
+        .output()
+        .expect("run blogql");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot connect to postgres://nobody:***@127.0.0.1:1/none"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret"), "the password leaked: {stderr}");
+}
