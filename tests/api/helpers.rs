@@ -89,6 +89,8 @@ pub struct TestApp {
     pub address: String,
     /// A connection of its own to the test database, for arranging and checking rows.
     pub db: DatabaseConnection,
+    /// The pool the server uses (closing it makes the server's database unreachable).
+    pub server_db: DatabaseConnection,
     statements: Arc<AtomicUsize>,
     client: reqwest::Client,
     _database: TestDatabase,
@@ -116,6 +118,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         counter.fetch_add(1, Ordering::SeqCst);
     });
 
+    let server_db = db.clone();
     let app = Application::build_with_db(&settings, db).expect("build the application");
     let address = format!("http://127.0.0.1:{}", app.port());
     let server = app.handle();
@@ -127,6 +130,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     Some(TestApp {
         address,
         db,
+        server_db,
         statements,
         client: reqwest::Client::new(),
         _database: database,

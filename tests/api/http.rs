@@ -11,6 +11,7 @@ backend_tests!(
     malformed_bodies_are_bad_requests,
     playground_is_served,
     health_checks_the_database,
+    health_reports_an_unreachable_database,
     loaders_do_not_outlive_their_request,
 );
 
@@ -72,6 +73,22 @@ async fn health_checks_the_database(app: TestApp) {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.expect("JSON");
     assert_eq!(body["database"], "ok");
+}
+
+async fn health_reports_an_unreachable_database(app: TestApp) {
+    // Arrange
+    app.server_db
+        .close_by_ref()
+        .await
+        .expect("close the server's pool");
+
+    // Act
+    let response = app.get("/health").send().await.expect("GET /health");
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["database"], "unreachable");
 }
 
 async fn loaders_do_not_outlive_their_request(app: TestApp) {

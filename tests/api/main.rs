@@ -5,6 +5,7 @@
 mod helpers;
 
 mod batching;
+mod database;
 mod errors;
 mod http;
 mod posts;

@@ -1,0 +1,71 @@
+//! What the database layer promises: SQLite's settings, and concurrent writers that all land.
+
+use blogql::config::DatabaseSettings;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+backend_tests!(concurrent_writers_all_succeed);
+
+async fn concurrent_writers_all_succeed(app: TestApp) {
+    // Arrange
+    let author = app.create_user("Busy", "busy@example.com").await;
+
+    // Act: 20 writes at once (SQLite has one writer at a time; the others must wait, not fail).
+    let writes = (0..20).map(|n| {
+        app.graphql(
+            "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }",
+            json!({ "input": { "authorId": author, "title": format!("Concurrent {n}"), "content": "c" } }),
+        )
+    });
+    let bodies = futures_util::future::join_all(writes).await;
+
+    // Assert
+    for body in &bodies {
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+    let data = app.data("{ posts { totalCount } }", json!({})).await;
+    assert_eq!(data["posts"]["totalCount"], 20);
+}
+
+#[tokio::test]
+async fn sqlite_enforces_foreign_keys_with_wal_and_a_busy_timeout() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = DatabaseSettings {
+        url: format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display()),
+        max_connections: 1,
+        connect_timeout: 5,
+    };
+    let db = blogql::db::connect(&settings).await.expect("connect");
+
+    // Act
+    let mut pragmas = Vec::new();
+    for pragma in ["foreign_keys", "journal_mode", "busy_timeout"] {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("PRAGMA {pragma}"),
+            ))
+            .await
+            .expect("run the pragma")
+            .expect("a row");
+        let value: String = row
+            .try_get_by_index::<i64>(0)
+            .map(|n| n.to_string())
+            .or_else(|_| row.try_get_by_index::<String>(0))
+            .expect("a value");
+        pragmas.push((pragma, value));
+    }
+
+    // Assert
+    assert_eq!(
+        pragmas,
+        [
+            ("foreign_keys", "1".to_string()),
+            ("journal_mode", "wal".to_string()),
+            ("busy_timeout", "5000".to_string())
+        ]
+    );
+}
