@@ -46,15 +46,17 @@ pub struct Settings {
     #[arg(long, env = "BLOGQL_WORKERS", default_value_t = 0, global = true)]
     pub workers: usize,
 
-    /// Deepest query accepted; deeper queries are rejected before they run.
-    #[arg(long, env = "BLOGQL_MAX_DEPTH", default_value_t = 12, global = true)]
+    /// Deepest query accepted; deeper queries are rejected before they run. Tools' standard
+    /// introspection query needs 15.
+    #[arg(long, env = "BLOGQL_MAX_DEPTH", default_value_t = 16, global = true)]
     pub max_depth: usize,
 
-    /// Most complex query accepted (each selected field counts 1).
+    /// Most complex query accepted: each field counts 1, times the page size of each list
+    /// around it (`users(first: 50) { nodes { name } }` costs 100).
     #[arg(
         long,
         env = "BLOGQL_MAX_COMPLEXITY",
-        default_value_t = 500,
+        default_value_t = 20_000,
         global = true
     )]
     pub max_complexity: usize,

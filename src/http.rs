@@ -1,18 +1,19 @@
-//! HTTP routes: `POST`/`GET /graphql`, the GraphiQL playground at `GET /`, and `GET /health`.
+//! HTTP routes: `POST`/`GET /graphql`, the playground at `GET /` (see `playground`), and
+//! `GET /health`. The protocol details live in `graphql_over_http`.
 //!
 //! Every GraphQL request gets a fresh set of DataLoaders here, so no batch or cache outlives
 //! its request or is shared between users.
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{DocumentOperations, OperationType};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use crate::graphql::batching::BatchScheduler;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::AppSchema;
+use crate::graphql_over_http::{self as protocol, HttpError, ResponseType};
+use crate::playground;
 
 /// Largest request body accepted on `POST /graphql`.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -21,20 +22,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/graphql")
             .route(web::post().to(graphql_post))
-            .route(web::get().to(graphql_get)),
+            .route(web::get().to(graphql_get))
+            .default_service(web::to(method_not_allowed)),
     )
-    .route("/", web::get().to(graphiql))
-    .route("/health", web::get().to(health));
+    .route("/health", web::get().to(health))
+    .configure(playground::routes);
 }
 
 async fn graphql_post(
     schema: web::Data<AppSchema>,
     db: web::Data<DatabaseConnection>,
+    req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    match parse_body(&body) {
-        Ok(request) => execute(&schema, &db, request).await,
-        Err(message) => bad_request(&message),
+    let response_type = match protocol::negotiate(&req) {
+        Ok(response_type) => response_type,
+        Err(err) => return error_response(&err, ResponseType::Json),
+    };
+    let request =
+        protocol::check_content_type(&req).and_then(|()| protocol::request_from_body(&body));
+    match request {
+        Ok(request) => execute(&schema, &db, request, response_type).await,
+        Err(err) => error_response(&err, response_type),
     }
 }
 
@@ -43,87 +52,69 @@ async fn graphql_get(
     db: web::Data<DatabaseConnection>,
     req: HttpRequest,
 ) -> HttpResponse {
-    let request = match async_graphql::http::parse_query_string(req.query_string()) {
+    let response_type = match protocol::negotiate(&req) {
+        Ok(response_type) => response_type,
+        Err(err) => return error_response(&err, ResponseType::Json),
+    };
+    let request = match protocol::request_from_query_string(req.query_string()) {
         Ok(request) => request,
-        Err(err) => return bad_request(&format!("invalid GraphQL query string: {err}")),
+        Err(err) => return error_response(&err, response_type),
     };
     // GET must be safe to repeat and to cache: it may carry queries only.
-    if selects_mutation(&request) {
-        return HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, "POST"))
-            .json(error_body(
-                "mutations must be sent with POST",
-                "METHOD_NOT_ALLOWED",
-            ));
+    if protocol::selects_mutation(&request) {
+        let err = HttpError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: "METHOD_NOT_ALLOWED",
+            message: "mutations must be sent with POST".into(),
+        };
+        let mut response = error_response(&err, response_type);
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
     }
-    execute(&schema, &db, request).await
+    execute(&schema, &db, request, response_type).await
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    let err = HttpError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "METHOD_NOT_ALLOWED",
+        message: "/graphql takes GET (queries) and POST".into(),
+    };
+    let mut response = error_response(&err, ResponseType::Json);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+    response
 }
 
 async fn execute(
     schema: &AppSchema,
     db: &DatabaseConnection,
     request: async_graphql::Request,
+    response_type: ResponseType,
 ) -> HttpResponse {
-    let scheduler = BatchScheduler::new();
-    let request = request.data(Loaders::new(db.clone(), &scheduler));
-    let response = scheduler.run(schema.execute(request)).await;
-    HttpResponse::Ok().json(response)
-}
-
-/// A POST body: a JSON object with a string `query`, and `variables` an object if present.
-fn parse_body(body: &[u8]) -> Result<async_graphql::Request, String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|err| format!("the body is not valid JSON: {err}"))?;
-    let Some(fields) = value.as_object() else {
-        return Err("the body must be a JSON object".into());
+    let query = request.query.clone();
+    let mut response = match protocol::missing_variables(&request) {
+        Some(request_error) => request_error,
+        None => {
+            let scheduler = BatchScheduler::new();
+            let request = request.data(Loaders::new(db.clone(), &scheduler));
+            scheduler.run(schema.execute(request)).await
+        }
     };
-    if !fields
-        .get("query")
-        .is_some_and(serde_json::Value::is_string)
-    {
-        return Err("the body must have a string \"query\"".into());
-    }
-    if !fields
-        .get("variables")
-        .is_none_or(|variables| variables.is_object() || variables.is_null())
-    {
-        return Err("\"variables\" must be an object".into());
-    }
-    serde_json::from_value(value).map_err(|err| format!("invalid GraphQL request: {err}"))
+    protocol::ensure_error_codes(&mut response, &query);
+    let (status, body) = protocol::response_status_and_body(&response, response_type);
+    HttpResponse::build(status)
+        .content_type(response_type.content_type())
+        .json(body)
 }
 
-/// Whether the operation that would run is a mutation (or a subscription). A document that
-/// does not parse is left to the executor, which reports it as a GraphQL error.
-fn selects_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let is_write = |ty: OperationType| ty != OperationType::Query;
-    match &document.operations {
-        DocumentOperations::Single(operation) => is_write(operation.node.ty),
-        DocumentOperations::Multiple(operations) => match &request.operation_name {
-            Some(name) => operations
-                .get(name.as_str())
-                .is_some_and(|operation| is_write(operation.node.ty)),
-            None => operations
-                .values()
-                .any(|operation| is_write(operation.node.ty)),
-        },
-    }
-}
-
-fn bad_request(message: &str) -> HttpResponse {
-    HttpResponse::BadRequest().json(error_body(message, "BAD_REQUEST"))
-}
-
-fn error_body(message: &str, code: &str) -> serde_json::Value {
-    json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
-}
-
-async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").finish())
+fn error_response(err: &HttpError, response_type: ResponseType) -> HttpResponse {
+    HttpResponse::build(err.status)
+        .content_type(response_type.content_type())
+        .json(err.body())
 }
 
 /// 200 when the database answers, 503 when it does not.

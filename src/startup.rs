@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::Logger;
+use actix_web::middleware::{Compress, Logger};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
@@ -40,6 +40,7 @@ impl Application {
         let db = web::Data::new(db);
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(Compress::default())
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
                 .app_data(schema.clone())
                 .app_data(db.clone())

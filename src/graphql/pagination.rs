@@ -62,6 +62,15 @@ pub fn decode_cursor(cursor: &str) -> AppResult<i32> {
         .ok_or_else(|| AppError::invalid("after", "not a valid cursor"))
 }
 
+/// The cost of a page for `--max-complexity`: its fields count once per node it may hold, so
+/// `users(first: 100) { posts(first: 100) { ... } }` costs what it returns, not its text length.
+pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let nodes = first.map_or(DEFAULT_PAGE_SIZE, |first| {
+        first.clamp(1, MAX_PAGE_SIZE as i32) as u64
+    });
+    (nodes as usize).saturating_mul(child_complexity.max(1))
+}
+
 /// Rows of one page, fetched with one extra row to learn whether there is a next page.
 pub fn split_page<T>(mut rows: Vec<T>, limit: u64) -> (Vec<T>, bool) {
     let has_next_page = rows.len() as u64 > limit;

@@ -10,7 +10,9 @@ use sea_orm::{
 };
 
 use crate::error::{AppError, AppResult};
-use crate::graphql::pagination::{split_page, Connection, Node, PageArgs, TotalCount};
+use crate::graphql::pagination::{
+    page_complexity, split_page, Connection, Node, PageArgs, TotalCount,
+};
 use crate::graphql::user::User;
 use crate::graphql::{database, loaders, parse_id};
 
@@ -87,6 +89,7 @@ impl PostQuery {
     }
 
     /// All posts, oldest first.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn posts(
         &self,
         ctx: &Context<'_>,

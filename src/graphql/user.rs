@@ -11,7 +11,9 @@ use sea_orm::{
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::loaders::PostsPageKey;
-use crate::graphql::pagination::{split_page, Connection, Node, PageArgs, TotalCount};
+use crate::graphql::pagination::{
+    page_complexity, split_page, Connection, Node, PageArgs, TotalCount,
+};
 use crate::graphql::post::{insert_posts, NewPost, Post};
 use crate::graphql::{database, loaders, parse_id};
 
@@ -51,6 +53,7 @@ impl User {
     }
 
     /// This user's posts, oldest first. Batched: one statement for all the users of a page.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn posts(
         &self,
         ctx: &Context<'_>,
@@ -110,6 +113,7 @@ impl UserQuery {
     }
 
     /// All users, oldest first.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,

@@ -73,6 +73,23 @@ macro_rules! backend_tests {
     };
 }
 
+/// Like `backend_tests!`, for tests of the HTTP layer, which does not depend on the database:
+/// one test `name::sqlite` each.
+macro_rules! sqlite_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use crate::helpers::{Backend, run};
+
+                #[tokio::test]
+                async fn sqlite() {
+                    run(Backend::Sqlite, super::$name).await;
+                }
+            }
+        )*
+    };
+}
+
 /// Runs `test` against a fresh app on `backend`, or skips loudly when the server is missing
 /// outside CI.
 pub async fn run<F, Fut>(backend: Backend, test: F)

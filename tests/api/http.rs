@@ -1,70 +1,362 @@
-//! The HTTP surface around GraphQL: GET queries, the playground, health, malformed requests.
+//! The HTTP surface, following the GraphQL-over-HTTP specification: media types, status codes,
+//! GET for queries only, malformed requests; plus the playground and health. The HTTP layer does
+//! not touch the database's dialect, so these run on SQLite only.
 
+use reqwest::header::CONTENT_TYPE;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
 
-backend_tests!(
+sqlite_tests!(
+    json_is_the_default_response_type,
+    graphql_response_json_is_used_when_accepted,
+    request_errors_are_400_only_under_graphql_response_json,
+    field_errors_are_200_with_data,
+    unacceptable_accept_is_406,
     queries_work_over_get,
     mutations_over_get_are_refused,
-    malformed_bodies_are_bad_requests,
-    playground_is_served,
+    other_methods_are_refused,
+    wrong_content_type_is_415,
+    malformed_requests_are_400,
+    playground_is_served_from_this_origin,
     health_checks_the_database,
     health_reports_an_unreachable_database,
     loaders_do_not_outlive_their_request,
 );
 
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// POSTs `body` as JSON with `accept` (if any); returns status, content type and body.
+async fn post(app: &TestApp, accept: Option<&str>, body: Value) -> (StatusCode, String, Value) {
+    let mut request = app.post("/graphql").json(&body);
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    read(request.send().await.expect("POST /graphql")).await
+}
+
+async fn read(response: reqwest::Response) -> (StatusCode, String, Value) {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = response.json().await.expect("a JSON body");
+    (status, content_type, body)
+}
+
+async fn json_is_the_default_response_type(app: TestApp) {
+    for accept in [None, Some("*/*"), Some("application/json")] {
+        let (status, content_type, body) =
+            post(&app, accept, json!({ "query": "{ users { totalCount } }" })).await;
+        assert_eq!(status, StatusCode::OK, "case {accept:?}");
+        assert_eq!(
+            content_type, "application/json; charset=utf-8",
+            "case {accept:?}"
+        );
+        assert_eq!(body["data"]["users"]["totalCount"], 0, "case {accept:?}");
+    }
+}
+
+async fn graphql_response_json_is_used_when_accepted(app: TestApp) {
+    for accept in [
+        GRAPHQL_RESPONSE_JSON,
+        "application/graphql-response+json, application/json;q=0.9",
+    ] {
+        let (status, content_type, body) = post(
+            &app,
+            Some(accept),
+            json!({ "query": "{ users { totalCount } }" }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "case {accept}");
+        assert_eq!(
+            content_type, "application/graphql-response+json; charset=utf-8",
+            "case {accept}"
+        );
+        assert_eq!(body["data"]["users"]["totalCount"], 0, "case {accept}");
+    }
+}
+
+async fn request_errors_are_400_only_under_graphql_response_json(app: TestApp) {
+    // Deeper than the default --max-depth (16), with pages of one so that only depth counts.
+    let too_deep = format!(
+        "{{ users(first: 1) {{ nodes {} name {} }} }}",
+        "{ posts(first: 1) { nodes { author ".repeat(6),
+        "} } }".repeat(6)
+    );
+    let cases = [
+        (
+            "parse error",
+            json!({ "query": "{ users {" }),
+            "GRAPHQL_PARSE_FAILED",
+        ),
+        (
+            "unknown field",
+            json!({ "query": "{ nope }" }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "missing variable",
+            json!({ "query": "query($id: ID!) { user(id: $id) { id } }" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "wrong variable type",
+            json!({ "query": "query($n: Int) { users(first: $n) { totalCount } }", "variables": { "n": "ten" } }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "too deep",
+            json!({ "query": too_deep }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "too complex",
+            json!({ "query": "{ users(first: 100) { nodes { posts(first: 100) { nodes { author { posts(first: 100) { nodes { title } } } } } } } }" }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+    ];
+    for (case, request, code) in cases {
+        // Act
+        let (strict_status, _, strict) =
+            post(&app, Some(GRAPHQL_RESPONSE_JSON), request.clone()).await;
+        let (legacy_status, _, legacy) = post(&app, Some("application/json"), request).await;
+
+        // Assert
+        assert_eq!(
+            strict_status,
+            StatusCode::BAD_REQUEST,
+            "case {case}: {strict}"
+        );
+        assert_eq!(legacy_status, StatusCode::OK, "case {case}: {legacy}");
+        for body in [&strict, &legacy] {
+            assert!(
+                body.get("data").is_none(),
+                "case {case}: a request error has no data: {body}"
+            );
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], code,
+                "case {case}: {body}"
+            );
+        }
+        let message = strict["errors"][0]["message"].as_str().unwrap_or_default();
+        match case {
+            "too deep" => assert!(message.contains("deep"), "{message}"),
+            "too complex" => assert!(message.contains("complex"), "{message}"),
+            _ => {}
+        }
+    }
+}
+
+async fn field_errors_are_200_with_data(app: TestApp) {
+    let (status, _, body) = post(
+        &app,
+        Some(GRAPHQL_RESPONSE_JSON),
+        json!({ "query": "mutation { deletePost(id: 999) { id } }" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    assert!(
+        body.get("data").is_some(),
+        "execution happened, so data is there: {body}"
+    );
+}
+
+async fn unacceptable_accept_is_406(app: TestApp) {
+    let (status, _, body) = post(
+        &app,
+        Some("text/html"),
+        json!({ "query": "{ users { totalCount } }" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_ACCEPTABLE");
+}
+
 async fn queries_work_over_get(app: TestApp) {
     app.create_user("Pia", "pia@example.com").await;
     let response = app
         .get("/graphql")
-        .query(&[("query", "{ users { nodes { name } } }")])
+        .query(&[
+            (
+                "query",
+                "query($n: Int) { users(first: $n) { nodes { name } } }",
+            ),
+            ("variables", "{\"n\": 5}"),
+        ])
+        .header("accept", GRAPHQL_RESPONSE_JSON)
         .send()
         .await
         .expect("GET /graphql");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.expect("JSON");
+    let (status, content_type, body) = read(response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        content_type.starts_with(GRAPHQL_RESPONSE_JSON),
+        "{content_type}"
+    );
     assert_eq!(body["data"]["users"]["nodes"], json!([{ "name": "Pia" }]));
 }
 
 async fn mutations_over_get_are_refused(app: TestApp) {
-    let response = app
-        .get("/graphql")
-        .query(&[("query", "mutation { deleteUser(id: 1) { id } }")])
-        .send()
-        .await
-        .expect("GET /graphql");
-    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(response.headers()["allow"], "POST");
-}
-
-async fn malformed_bodies_are_bad_requests(app: TestApp) {
-    for (case, body) in [("not JSON", "{"), ("no query", "{\"variables\": {}}")] {
+    let cases = [
+        (
+            "single mutation",
+            vec![("query", "mutation { deleteUser(id: 1) { id } }")],
+        ),
+        (
+            "mutation picked by name",
+            vec![
+                (
+                    "query",
+                    "query Q { users { totalCount } } mutation M { deleteUser(id: 1) { id } }",
+                ),
+                ("operationName", "M"),
+            ],
+        ),
+    ];
+    for (case, params) in cases {
         let response = app
-            .post("/graphql")
-            .header("content-type", "application/json")
-            .body(body)
+            .get("/graphql")
+            .query(&params)
             .send()
             .await
-            .expect("POST /graphql");
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "case {case}");
+            .expect("GET /graphql");
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "case {case}"
+        );
+        assert_eq!(response.headers()["allow"], "POST", "case {case}");
         let body: Value = response.json().await.expect("JSON");
         assert_eq!(
-            body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+            body["errors"][0]["extensions"]["code"], "METHOD_NOT_ALLOWED",
             "case {case}"
         );
     }
 }
 
-async fn playground_is_served(app: TestApp) {
+async fn other_methods_are_refused(app: TestApp) {
+    let response = reqwest::Client::new()
+        .put(format!("{}/graphql", app.address))
+        .json(&json!({ "query": "{ users { totalCount } }" }))
+        .send()
+        .await
+        .expect("PUT /graphql");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "GET, POST");
+}
+
+async fn wrong_content_type_is_415(app: TestApp) {
+    let body = r#"{"query":"{ users { totalCount } }"}"#;
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("application/json; charset=latin1"),
+        None,
+    ] {
+        let mut request = app.post("/graphql").body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let (status, _, body) = read(request.send().await.expect("POST")).await;
+        assert_eq!(
+            status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "case {content_type:?}"
+        );
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "UNSUPPORTED_MEDIA_TYPE",
+            "case {content_type:?}"
+        );
+    }
+}
+
+async fn malformed_requests_are_400(app: TestApp) {
+    let cases = [
+        ("not JSON", "{"),
+        ("not an object", "[1, 2]"),
+        ("no query", r#"{"variables": {}}"#),
+        ("query not a string", r#"{"query": {"a": 1}}"#),
+        (
+            "variables not an object",
+            r#"{"query": "{ users { totalCount } }", "variables": [1]}"#,
+        ),
+        (
+            "variables as a string",
+            r#"{"query": "{ users { totalCount } }", "variables": "{}"}"#,
+        ),
+    ];
+    for accept in ["application/json", GRAPHQL_RESPONSE_JSON] {
+        for (case, body) in cases {
+            let response = app
+                .post("/graphql")
+                .header("content-type", "application/json")
+                .header("accept", accept)
+                .body(body)
+                .send()
+                .await
+                .expect("POST /graphql");
+            let (status, _, body) = read(response).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "case {case} ({accept})");
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+                "case {case} ({accept})"
+            );
+        }
+    }
+}
+
+async fn playground_is_served_from_this_origin(app: TestApp) {
+    // Act
     let response = app.get("/").send().await.expect("GET /");
+
+    // Assert: the page, its security policy, and every asset it names, all from here.
     assert_eq!(response.status(), StatusCode::OK);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("CSP")
+        .to_string();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
     let html = response.text().await.expect("text");
-    assert!(html.contains("graphiql"), "no GraphiQL in {html:.200}");
     assert!(
-        html.contains("/graphql"),
-        "playground does not point at /graphql"
+        !html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"),
+        "{html}"
+    );
+    let assets: Vec<&str> = html
+        .split(['"', '\''])
+        .filter(|part| part.starts_with("/playground/"))
+        .collect();
+    assert_eq!(assets.len(), 6, "{assets:?}");
+    for asset in assets {
+        let response = app.get(asset).send().await.expect("GET asset");
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+        let content_type = response.headers()[CONTENT_TYPE]
+            .to_str()
+            .expect("type")
+            .to_string();
+        let expected = if asset.ends_with(".js") {
+            "text/javascript"
+        } else {
+            "text/css"
+        };
+        assert!(
+            content_type.starts_with(expected),
+            "{asset}: {content_type}"
+        );
+        assert!(!response.bytes().await.expect("body").is_empty(), "{asset}");
+    }
+    assert_eq!(
+        app.get("/playground/nope.js")
+            .send()
+            .await
+            .expect("GET")
+            .status(),
+        StatusCode::NOT_FOUND
     );
 }
 

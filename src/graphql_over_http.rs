@@ -1,0 +1,406 @@
+//! The GraphQL-over-HTTP protocol (<https://graphql.github.io/graphql-over-http/draft/>):
+//! which media type to answer in, how a request is read from a POST body or a GET query string,
+//! which status code a response gets, and the request errors found before execution. It knows
+//! nothing of our schema.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpRequest;
+use async_graphql::parser::parse_query;
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
+};
+use async_graphql::ServerError;
+use serde_json::{json, Map, Value};
+
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+pub const JSON: &str = "application/json";
+
+/// The media type of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseType {
+    /// `application/graphql-response+json`: status codes tell request errors (400) apart.
+    GraphqlResponseJson,
+    /// `application/json`: 200 for every well-formed request, as legacy clients expect.
+    Json,
+}
+
+impl ResponseType {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ResponseType::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            ResponseType::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// A request that is not a GraphQL-over-HTTP request: answered before any GraphQL runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl HttpError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        HttpError {
+            status: StatusCode::BAD_REQUEST,
+            code: "BAD_REQUEST",
+            message: message.into(),
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        json!({ "errors": [{ "message": self.message, "extensions": { "code": self.code } }] })
+    }
+}
+
+/// Picks the response type from `Accept`. No header, `*/*` or `application/*` mean JSON (what
+/// the spec asks of servers while legacy clients exist); `application/graphql-response+json`
+/// wins whenever it is acceptable; nothing acceptable is a 406.
+pub fn negotiate(req: &HttpRequest) -> Result<ResponseType, HttpError> {
+    let Some(accept) = req.headers().get(header::ACCEPT) else {
+        return Ok(ResponseType::Json);
+    };
+    let accept = accept.to_str().unwrap_or_default();
+    if accept.trim().is_empty() {
+        return Ok(ResponseType::Json);
+    }
+    let acceptable: Vec<String> = accept
+        .split(',')
+        .filter_map(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next()?.to_ascii_lowercase();
+            let refused = parts.any(|param| {
+                param
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (!refused).then_some(media)
+        })
+        .collect();
+    if acceptable
+        .iter()
+        .any(|media| media == GRAPHQL_RESPONSE_JSON)
+    {
+        Ok(ResponseType::GraphqlResponseJson)
+    } else if acceptable
+        .iter()
+        .any(|media| media == JSON || media == "*/*" || media == "application/*")
+    {
+        Ok(ResponseType::Json)
+    } else {
+        Err(HttpError {
+            status: StatusCode::NOT_ACCEPTABLE,
+            code: "NOT_ACCEPTABLE",
+            message: format!(
+                "cannot answer in any of {accept:?}; accept {GRAPHQL_RESPONSE_JSON} or {JSON}"
+            ),
+        })
+    }
+}
+
+/// A POST must say its body is JSON (`application/json`, UTF-8).
+pub fn check_content_type(req: &HttpRequest) -> Result<(), HttpError> {
+    let unsupported = |message: String| HttpError {
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        code: "UNSUPPORTED_MEDIA_TYPE",
+        message,
+    };
+    let Some(content_type) = req.headers().get(header::CONTENT_TYPE) else {
+        return Err(unsupported(format!("Content-Type is missing; send {JSON}")));
+    };
+    let content_type = content_type
+        .to_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let mut parts = content_type.split(';').map(str::trim);
+    let media = parts.next().unwrap_or_default();
+    let charset_ok = parts
+        .filter_map(|param| param.strip_prefix("charset="))
+        .all(|charset| charset.trim_matches('"') == "utf-8");
+    if media == JSON && charset_ok {
+        Ok(())
+    } else {
+        Err(unsupported(format!(
+            "Content-Type {content_type:?} is not supported; send {JSON}"
+        )))
+    }
+}
+
+/// Reads the parameters of a POST body.
+pub fn request_from_body(body: &[u8]) -> Result<async_graphql::Request, HttpError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|err| HttpError::bad_request(format!("the body is not valid JSON: {err}")))?;
+    match value {
+        Value::Object(params) => request_from_params(params),
+        _ => Err(HttpError::bad_request("the body must be a JSON object")),
+    }
+}
+
+/// Reads the parameters of a GET query string; `variables` and `extensions` are JSON-encoded.
+pub fn request_from_query_string(query_string: &str) -> Result<async_graphql::Request, HttpError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query_string)
+        .map_err(|err| HttpError::bad_request(format!("invalid query string: {err}")))?;
+    let mut params = Map::new();
+    for (name, value) in pairs {
+        let value = match name.as_str() {
+            "variables" | "extensions" => serde_json::from_str(&value).map_err(|err| {
+                HttpError::bad_request(format!("{name:?} is not valid JSON: {err}"))
+            })?,
+            _ => Value::String(value),
+        };
+        params.insert(name, value);
+    }
+    request_from_params(params)
+}
+
+fn request_from_params(params: Map<String, Value>) -> Result<async_graphql::Request, HttpError> {
+    if !params.get("query").is_some_and(Value::is_string) {
+        return Err(HttpError::bad_request(
+            "the request must have a string \"query\"",
+        ));
+    }
+    let optional = |name: &str, ok: fn(&Value) -> bool, what: &str| match params.get(name) {
+        Some(value) if !value.is_null() && !ok(value) => {
+            Err(HttpError::bad_request(format!("\"{name}\" must be {what}")))
+        }
+        _ => Ok(()),
+    };
+    optional("operationName", Value::is_string, "a string")?;
+    optional("variables", Value::is_object, "an object")?;
+    optional("extensions", Value::is_object, "an object")?;
+    let mut params = params;
+    // async-graphql wants objects, not nulls, for the optional maps.
+    for name in ["variables", "extensions"] {
+        if params.get(name).is_some_and(Value::is_null) {
+            params.remove(name);
+        }
+    }
+    serde_json::from_value(Value::Object(params))
+        .map_err(|err| HttpError::bad_request(format!("invalid GraphQL request: {err}")))
+}
+
+/// The operation a request selects: the named one, or the only one.
+fn selected_operation<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(&operation.node),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.get(name).map(|operation| &operation.node)
+        }
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next().map(|operation| &operation.node)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// Whether a request would run a mutation (or a subscription): GET must not. A document with
+/// several operations and no name is refused if any of them writes. A document that does not
+/// parse is left to the executor, which reports it as a GraphQL error.
+pub fn selects_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(document) = parse_query(&request.query) else {
+        return false;
+    };
+    let writes = |operation: &OperationDefinition| operation.ty != OperationType::Query;
+    match selected_operation(&document, request.operation_name.as_deref()) {
+        Some(operation) => writes(operation),
+        None => match &document.operations {
+            DocumentOperations::Multiple(operations) => {
+                operations.values().any(|operation| writes(&operation.node))
+            }
+            DocumentOperations::Single(_) => false,
+        },
+    }
+}
+
+/// A request error for each required variable (non-null, no default) the request leaves out.
+/// GraphQL counts these as request errors (nothing executes); async-graphql would only notice
+/// them in the resolver that reads the variable, as a field error.
+pub fn missing_variables(request: &async_graphql::Request) -> Option<async_graphql::Response> {
+    let document = parse_query(&request.query).ok()?;
+    let operation = selected_operation(&document, request.operation_name.as_deref())?;
+    let errors: Vec<ServerError> = operation
+        .variable_definitions
+        .iter()
+        .filter(|definition| {
+            let definition = &definition.node;
+            let given = request
+                .variables
+                .get(&definition.name.node)
+                .is_some_and(|value| *value != async_graphql::Value::Null);
+            !definition.var_type.node.nullable && definition.default_value.is_none() && !given
+        })
+        .map(|definition| {
+            let name = &definition.node.name.node;
+            let mut error = ServerError::new(
+                format!(
+                    "Variable \"${name}\" of required type \"{}\" was not provided.",
+                    definition.node.var_type.node
+                ),
+                Some(definition.pos),
+            );
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            extensions.set("code", "BAD_USER_INPUT");
+            extensions.set("field", name.as_str());
+            error
+        })
+        .collect();
+    (!errors.is_empty()).then(|| async_graphql::Response::from_errors(errors))
+}
+
+/// async-graphql's parser and validator, and its coercion of argument values, give errors no
+/// code; give them one, so that every error a client sees has `extensions.code`.
+pub fn ensure_error_codes(response: &mut async_graphql::Response, query: &str) {
+    let has_code = |error: &ServerError| {
+        error
+            .extensions
+            .as_ref()
+            .is_some_and(|extensions| extensions.get("code").is_some())
+    };
+    if response.errors.iter().all(has_code) {
+        return;
+    }
+    let parse_failed = parse_query(query).is_err();
+    for error in response.errors.iter_mut().filter(|error| !has_code(error)) {
+        let code = if !error.path.is_empty() {
+            // Our resolvers always set a code; a field error without one is an argument value
+            // async-graphql could not coerce.
+            "BAD_USER_INPUT"
+        } else if parse_failed {
+            "GRAPHQL_PARSE_FAILED"
+        } else {
+            "GRAPHQL_VALIDATION_FAILED"
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
+}
+
+/// The status code and body of an executed request. A request error (the document did not
+/// parse or validate, or the variables did not fit: nothing executed) has no `data`, and under
+/// `application/graphql-response+json` it is a 400; under `application/json` everything is a
+/// 200, as legacy clients expect.
+pub fn response_status_and_body(
+    response: &async_graphql::Response,
+    response_type: ResponseType,
+) -> (StatusCode, Value) {
+    let mut body = serde_json::to_value(response).unwrap_or_else(|_| {
+        json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] })
+    });
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty());
+    if !request_error {
+        return (StatusCode::OK, body);
+    }
+    if let Some(body) = body.as_object_mut() {
+        body.remove("data");
+    }
+    match response_type {
+        ResponseType::GraphqlResponseJson => (StatusCode::BAD_REQUEST, body),
+        ResponseType::Json => (StatusCode::OK, body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn accept_header_picks_the_response_type() {
+        let cases = [
+            (None, Some(ResponseType::Json)),
+            (Some("*/*"), Some(ResponseType::Json)),
+            (Some("application/json"), Some(ResponseType::Json)),
+            (
+                Some("application/graphql-response+json"),
+                Some(ResponseType::GraphqlResponseJson),
+            ),
+            (
+                Some("application/graphql-response+json, application/json;q=0.9"),
+                Some(ResponseType::GraphqlResponseJson),
+            ),
+            (
+                Some("application/graphql-response+json;q=0, application/json"),
+                Some(ResponseType::Json),
+            ),
+            (Some("text/html"), None),
+        ];
+        for (accept, expected) in cases {
+            let mut req = TestRequest::default();
+            if let Some(accept) = accept {
+                req = req.insert_header((header::ACCEPT, accept));
+            }
+            assert_eq!(
+                negotiate(&req.to_http_request()).ok(),
+                expected,
+                "case {accept:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn content_type_must_be_json_in_utf8() {
+        let cases = [
+            (Some("application/json"), true),
+            (Some("application/json; charset=utf-8"), true),
+            (Some("Application/JSON; charset=\"UTF-8\""), true),
+            (Some("application/json; charset=latin1"), false),
+            (Some("text/plain"), false),
+            (Some("application/x-www-form-urlencoded"), false),
+            (None, false),
+        ];
+        for (content_type, ok) in cases {
+            let mut req = TestRequest::default();
+            if let Some(content_type) = content_type {
+                req = req.insert_header((header::CONTENT_TYPE, content_type));
+            }
+            assert_eq!(
+                check_content_type(&req.to_http_request()).is_ok(),
+                ok,
+                "case {content_type:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn request_parameters_are_checked() {
+        let cases: [(&str, bool); 9] = [
+            (r#"{"query":"{ a }"}"#, true),
+            (
+                r#"{"query":"{ a }","variables":null,"operationName":null}"#,
+                true,
+            ),
+            (
+                r#"{"query":"{ a }","variables":{"x":1},"extensions":{}}"#,
+                true,
+            ),
+            (r#"{"query":"{ a }","variables":[]}"#, false),
+            (r#"{"query":"{ a }","variables":"{}"}"#, false),
+            (r#"{"query":"{ a }","operationName":1}"#, false),
+            (r#"{"query":1}"#, false),
+            (r#"{}"#, false),
+            (r#"[{"query":"{ a }"}]"#, false),
+        ];
+        for (body, ok) in cases {
+            assert_eq!(
+                request_from_body(body.as_bytes()).is_ok(),
+                ok,
+                "case {body}"
+            );
+        }
+        assert!(request_from_body(b"{").is_err());
+        assert!(request_from_query_string("query=%7B%20a%20%7D&variables=%7B%7D").is_ok());
+        assert!(request_from_query_string("query=%7B%20a%20%7D&variables=nope").is_err());
+        assert!(request_from_query_string("variables=%7B%7D").is_err());
+    }
+}
