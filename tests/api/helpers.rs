@@ -50,26 +50,7 @@ impl Backend {
 /// backend: `name::sqlite`, `name::postgres`, `name::mariadb`.
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                use crate::helpers::{Backend, run};
-
-                #[tokio::test]
-                async fn sqlite() {
-                    run(Backend::Sqlite, super::$name).await;
-                }
-
-                #[tokio::test]
-                async fn postgres() {
-                    run(Backend::Postgres, super::$name).await;
-                }
-
-                #[tokio::test]
-                async fn mariadb() {
-                    run(Backend::MariaDb, super::$name).await;
-                }
-            }
-        )*
+        $( test_module!($name: sqlite Sqlite, postgres Postgres, mariadb MariaDb); )*
     };
 }
 
@@ -77,16 +58,22 @@ macro_rules! backend_tests {
 /// one test `name::sqlite` each.
 macro_rules! sqlite_tests {
     ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                use crate::helpers::{Backend, run};
+        $( test_module!($name: sqlite Sqlite); )*
+    };
+}
 
+macro_rules! test_module {
+    ($name:ident: $($test:ident $backend:ident),*) => {
+        mod $name {
+            use crate::helpers::{Backend, run};
+
+            $(
                 #[tokio::test]
-                async fn sqlite() {
-                    run(Backend::Sqlite, super::$name).await;
+                async fn $test() {
+                    run(Backend::$backend, super::$name).await;
                 }
-            }
-        )*
+            )*
+        }
     };
 }
 
