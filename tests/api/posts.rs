@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{id_of, TestApp};
+use crate::helpers::{error_code, id_of, TestApp};
 
 backend_tests!(
     post_is_created_and_read_with_its_author,
@@ -11,6 +11,7 @@ backend_tests!(
     post_is_deleted,
     posts_are_paginated_across_pages,
     user_posts_are_paginated_per_user,
+    titles_are_unique_exactly,
 );
 
 async fn post_is_created_and_read_with_its_author(app: TestApp) {
@@ -235,4 +236,26 @@ async fn user_posts_are_paginated_per_user(app: TestApp) {
         next["user"]["posts"],
         json!({ "nodes": [{ "title": "b3" }, { "title": "b4" }], "pageInfo": { "hasNextPage": true, "hasPreviousPage": true } })
     );
+}
+
+async fn titles_are_unique_exactly(app: TestApp) {
+    // Arrange
+    let author = app.create_user("Quinn", "quinn@example.com").await;
+
+    // Act: titles that differ only in case or a trailing space are different titles, on every
+    // database (MySQL and MariaDB would merge them under their default collation).
+    for title in ["Hello", "hello", "Hello "] {
+        app.create_post(&author, title).await;
+    }
+    let body = app
+        .graphql(
+            "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }",
+            json!({ "input": { "authorId": author, "title": "Hello", "content": "again" } }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(error_code(&body), "CONFLICT", "{body}");
+    let data = app.data("{ posts { totalCount } }", json!({})).await;
+    assert_eq!(data["posts"]["totalCount"], 3);
 }
