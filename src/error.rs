@@ -54,11 +54,13 @@ impl AppError {
     pub fn from_write(err: DbErr, entity: &'static str, unique_fields: &[&'static str]) -> Self {
         if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
             // The constraint's name comes last in every database's message (MySQL puts the
-            // offending value before it), so the last column named is the one.
+            // offending value before it), so the last column named is the one. A violation
+            // naming none of them (a primary key, say) is not the client's conflict.
             let field = unique_fields
                 .iter()
-                .copied()
-                .max_by_key(|field| message.rfind(field).map(|at| at + 1).unwrap_or(0));
+                .filter_map(|field| message.rfind(field).map(|at| (at, *field)))
+                .max()
+                .map(|(_, field)| field);
             if let Some(field) = field {
                 return AppError::Conflict { entity, field };
             }

@@ -1,7 +1,7 @@
 //! When DataLoader batches start. async-graphql starts a batch a fixed delay after its first
 //! key; a request that takes longer than that to reach every key of one level (a page of 100
 //! parents, a busy machine) then splits the level into several statements. Here a batch starts
-//! only once the request has nothing left to do but wait: every resolver of the level has
+//! only once the request has nothing left to do but wait: every resolver that can run has
 //! registered its key, so one level is one batch however many rows it holds and however slow
 //! the machine is.
 //!
@@ -18,6 +18,10 @@ use std::task::{Context, Poll, Wake, Waker};
 use futures_util::future::BoxFuture;
 
 type Parked = Arc<Mutex<Vec<BoxFuture<'static, ()>>>>;
+
+/// Polls in a row that may pass with batches parked before they start anyway: a safeguard
+/// against a request that keeps waking itself and would otherwise never look idle.
+const MAX_BUSY_POLLS: u32 = 64;
 
 /// The batch scheduler of one request.
 #[derive(Clone, Default)]
@@ -39,8 +43,12 @@ impl BatchScheduler {
     /// Runs `request` (the GraphQL execution that uses the loaders) to completion.
     pub async fn run<F: Future>(&self, request: F) -> F::Output {
         Gate {
-            request: Box::pin(request),
+            // tokio's cooperative budget would make the request return Pending and defer its
+            // own wake-up until after the poll, which looks exactly like idleness here. The
+            // request only awaits the database and the loaders, so opting out costs nothing.
+            request: Box::pin(tokio::task::unconstrained(request)),
             parked: self.parked.clone(),
+            busy_polls: 0,
         }
         .await
     }
@@ -56,6 +64,7 @@ fn lock(parked: &Parked) -> std::sync::MutexGuard<'_, Vec<BoxFuture<'static, ()>
 struct Gate<F: Future> {
     request: Pin<Box<F>>,
     parked: Parked,
+    busy_polls: u32,
 }
 
 impl<F: Future> Future for Gate<F> {
@@ -68,14 +77,20 @@ impl<F: Future> Future for Gate<F> {
         });
         let waker = Waker::from(woken.clone());
         let poll = self.request.as_mut().poll(&mut Context::from_waker(&waker));
-        if poll.is_pending() && !woken.woken.load(Ordering::SeqCst) {
-            // Idle: everything the request could do without the parked batches, it has done.
+        if poll.is_ready() {
+            return poll;
+        }
+        // When the request woke itself while being polled (a cooperative yield, as
+        // futures-util's `FuturesUnordered` does every 32 futures), it has more to do before it
+        // is idle; it will be polled again, since the outer waker was woken.
+        let busy = woken.woken.load(Ordering::SeqCst);
+        self.busy_polls = if busy { self.busy_polls + 1 } else { 0 };
+        if !busy || self.busy_polls >= MAX_BUSY_POLLS {
+            self.busy_polls = 0;
             for batch in lock(&self.parked).drain(..) {
                 tokio::spawn(batch);
             }
         }
-        // When the request woke itself while being polled (a cooperative yield), it has more
-        // to do before it is idle; it will be polled again, since the outer waker was woken.
         poll
     }
 }
@@ -94,5 +109,118 @@ impl Wake for WakeFlag {
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::SeqCst);
         self.outer.wake_by_ref();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use async_graphql::dataloader::{DataLoader, Loader};
+
+    use super::*;
+
+    /// Records the keys of every batch it is asked for.
+    #[derive(Clone, Default)]
+    struct RecordingLoader(Arc<Mutex<Vec<Vec<i32>>>>);
+
+    impl Loader<i32> for RecordingLoader {
+        type Value = i32;
+        type Error = String;
+
+        async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, i32>, String> {
+            let mut keys = keys.to_vec();
+            keys.sort();
+            self.0.lock().map_err(|e| e.to_string())?.push(keys.clone());
+            Ok(keys.into_iter().map(|key| (key, key * 10)).collect())
+        }
+    }
+
+    /// Yields to the scheduler `n` times the way `FuturesUnordered` does: wake, then Pending.
+    async fn cooperative_yields(n: usize) {
+        let mut left = n;
+        std::future::poll_fn(move |cx| {
+            if left == 0 {
+                return Poll::Ready(());
+            }
+            left -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+        .await;
+    }
+
+    fn loader(
+        scheduler: &BatchScheduler,
+        batches: &RecordingLoader,
+    ) -> DataLoader<RecordingLoader> {
+        DataLoader::new(batches.clone(), scheduler.spawner()).delay(Duration::ZERO)
+    }
+
+    #[tokio::test]
+    async fn keys_registered_across_cooperative_yields_share_one_batch() {
+        // Arrange
+        let batches = RecordingLoader::default();
+        let scheduler = BatchScheduler::new();
+        let loader = loader(&scheduler, &batches);
+
+        // Act: the second key comes only after the request yielded many times (still busy).
+        let (first, second) = scheduler
+            .run(async {
+                futures_util::join!(loader.load_one(1), async {
+                    cooperative_yields(MAX_BUSY_POLLS as usize / 2).await;
+                    loader.load_one(2).await
+                })
+            })
+            .await;
+
+        // Assert
+        assert_eq!((first, second), (Ok(Some(10)), Ok(Some(20))));
+        assert_eq!(*batches.0.lock().expect("lock"), vec![vec![1, 2]]);
+    }
+
+    #[tokio::test]
+    async fn a_request_that_waits_starts_the_parked_batch() {
+        // Arrange
+        let batches = RecordingLoader::default();
+        let scheduler = BatchScheduler::new();
+        let loader = loader(&scheduler, &batches);
+
+        // Act: the first key waits on a timer (idle), so its batch must not wait for the second.
+        let (first, second) = scheduler
+            .run(async {
+                futures_util::join!(loader.load_one(1), async {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    loader.load_one(2).await
+                })
+            })
+            .await;
+
+        // Assert
+        assert_eq!((first, second), (Ok(Some(10)), Ok(Some(20))));
+        assert_eq!(*batches.0.lock().expect("lock"), vec![vec![1], vec![2]]);
+    }
+
+    #[tokio::test]
+    async fn a_request_that_never_rests_still_gets_its_batches() {
+        // Arrange
+        let batches = RecordingLoader::default();
+        let scheduler = BatchScheduler::new();
+        let loader = loader(&scheduler, &batches);
+
+        // Act: something keeps waking the request long after the key was registered.
+        let (value, ()) = scheduler
+            .run(async {
+                futures_util::join!(
+                    loader.load_one(1),
+                    cooperative_yields(MAX_BUSY_POLLS as usize * 4)
+                )
+            })
+            .await;
+
+        // Assert
+        assert_eq!(value, Ok(Some(10)));
     }
 }

@@ -40,6 +40,16 @@ impl Loaders {
     }
 }
 
+impl Loaders {
+    /// Forgets everything loaded so far. Mutation fields run one after another in one request,
+    /// so after a write the next field must not see rows from before it.
+    pub fn clear(&self) {
+        self.user_by_id.clear::<i32>();
+        self.posts_by_author_id.clear::<PostsPageKey>();
+        self.post_count_by_author_id.clear::<i32>();
+    }
+}
+
 fn cached<T>(loader: T, scheduler: &BatchScheduler) -> DataLoader<T, HashMapCache>
 where
     T: Send + Sync + 'static,

@@ -55,6 +55,13 @@ pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
         .map_err(|err| AppError::Internal(err.message))
 }
 
+/// Called after every write: the request's loaders forget what they loaded before it.
+pub(crate) fn forget_loaded(ctx: &Context<'_>) {
+    if let Ok(loaders) = loaders(ctx) {
+        loaders.clear();
+    }
+}
+
 /// Parses a GraphQL `ID` argument into a row id; `field` names the argument in the error.
 pub(crate) fn parse_id(field: &str, id: &ID) -> AppResult<i32> {
     id.parse::<i32>()

@@ -14,7 +14,7 @@ use crate::graphql::pagination::{
     page_complexity, split_page, Connection, Node, PageArgs, TotalCount,
 };
 use crate::graphql::user::User;
-use crate::graphql::{database, loaders, parse_id};
+use crate::graphql::{database, forget_loaded, loaders, parse_id};
 
 const TITLE_MAX_CHARS: usize = 250;
 
@@ -169,7 +169,9 @@ impl PostMutation {
         ctx: &Context<'_>,
         input: CreatePostInput,
     ) -> async_graphql::Result<Post> {
-        create_post(ctx, input).await.map(Post).extend()
+        let post = create_post(ctx, input).await.extend()?;
+        forget_loaded(ctx);
+        Ok(Post(post))
     }
 
     /// Changes a post's title or content, or moves it to another author.
@@ -179,7 +181,9 @@ impl PostMutation {
         id: ID,
         input: UpdatePostInput,
     ) -> async_graphql::Result<Post> {
-        update_post(ctx, &id, input).await.map(Post).extend()
+        let post = update_post(ctx, &id, input).await.extend()?;
+        forget_loaded(ctx);
+        Ok(Post(post))
     }
 
     /// Deletes a post.
@@ -188,7 +192,9 @@ impl PostMutation {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<DeletePostPayload> {
-        delete_post(ctx, &id).await.extend()
+        let deleted = delete_post(ctx, &id).await.extend()?;
+        forget_loaded(ctx);
+        Ok(deleted)
     }
 }
 
@@ -282,9 +288,11 @@ async fn update_post(ctx: &Context<'_>, id: &ID, input: UpdatePostInput) -> AppR
         post.author_id = Set(author_id);
     }
     post.updated_at = Set(Utc::now());
-    post.update(db)
-        .await
-        .map_err(|err| write_error(err, author_id))
+    post.update(db).await.map_err(|err| match err {
+        // Deleted between our read and our write.
+        DbErr::RecordNotUpdated => AppError::not_found("Post", id),
+        err => write_error(err, author_id),
+    })
 }
 
 async fn delete_post(ctx: &Context<'_>, id: &ID) -> AppResult<DeletePostPayload> {

@@ -5,8 +5,8 @@ use async_graphql::{Context, InputObject, Object, ResultExt, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{post, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 
 use crate::error::{AppError, AppResult};
@@ -15,7 +15,7 @@ use crate::graphql::pagination::{
     page_complexity, split_page, Connection, Node, PageArgs, TotalCount,
 };
 use crate::graphql::post::{insert_posts, NewPost, Post};
-use crate::graphql::{database, loaders, parse_id};
+use crate::graphql::{database, forget_loaded, loaders, parse_id};
 
 const NAME_MAX_CHARS: usize = 1000;
 const EMAIL_MAX_CHARS: usize = 255;
@@ -71,13 +71,16 @@ impl User {
             author_id: self.0.id,
             page,
         };
-        let rows = loaders
-            .posts_by_author_id
-            .load_one(key)
-            .await
-            .extend()?
-            .unwrap_or_default()
-            .rows;
+        // Asked for with the page, the count lands in the same batch window as the page, so
+        // the statement count never depends on which of the two answers first.
+        let wants_count = ctx.look_ahead().field("totalCount").exists();
+        let (page_rows, _) = futures_util::join!(loaders.posts_by_author_id.load_one(key), async {
+            if wants_count {
+                // The result is cached for `totalCount`; an error shows up there.
+                let _ = loaders.post_count_by_author_id.load_one(self.0.id).await;
+            }
+        });
+        let rows = page_rows.extend()?.unwrap_or_default().rows;
         let (rows, has_next_page) = split_page(rows, page.limit);
         Ok(Connection::new(
             rows.into_iter().map(Post).collect(),
@@ -201,7 +204,9 @@ impl UserMutation {
         ctx: &Context<'_>,
         input: CreateUserInput,
     ) -> async_graphql::Result<User> {
-        create_user(ctx, input).await.map(User).extend()
+        let user = create_user(ctx, input).await.extend()?;
+        forget_loaded(ctx);
+        Ok(User(user))
     }
 
     /// Changes a user's name or email.
@@ -211,7 +216,9 @@ impl UserMutation {
         id: ID,
         input: UpdateUserInput,
     ) -> async_graphql::Result<User> {
-        update_user(ctx, &id, input).await.map(User).extend()
+        let user = update_user(ctx, &id, input).await.extend()?;
+        forget_loaded(ctx);
+        Ok(User(user))
     }
 
     /// Deletes a user and, by cascade, all their posts.
@@ -220,7 +227,9 @@ impl UserMutation {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<DeleteUserPayload> {
-        delete_user(ctx, &id).await.extend()
+        let deleted = delete_user(ctx, &id).await.extend()?;
+        forget_loaded(ctx);
+        Ok(deleted)
     }
 }
 
@@ -275,21 +284,43 @@ async fn update_user(ctx: &Context<'_>, id: &ID, input: UpdateUserInput) -> AppR
     if let Some(email) = input.email {
         user.email = Set(validate_email(email)?);
     }
-    user.update(db)
-        .await
-        .map_err(|err| AppError::from_write(err, "user", &["email"]))
+    user.update(db).await.map_err(|err| match err {
+        // Deleted between our read and our write.
+        DbErr::RecordNotUpdated => AppError::not_found("User", id),
+        err => AppError::from_write(err, "user", &["email"]),
+    })
 }
 
 async fn delete_user(ctx: &Context<'_>, id: &ID) -> AppResult<DeleteUserPayload> {
     let id = parse_id("id", id)?;
     let txn = database(ctx)?.begin().await?;
-    let deleted_post_count = post::Entity::find()
+    // PostgreSQL and MySQL: lock the user first, so that no post can be added to them between
+    // the two deletes (a new post's foreign key check waits on this lock), and the count is
+    // exact. SQLite has no row locks and needs none: its first write takes the database's write
+    // lock, while a read first would make this deferred transaction fail, not wait, if another
+    // writer committed in between.
+    if txn.get_database_backend() != DbBackend::Sqlite {
+        let locked: Option<i32> = user::Entity::find_by_id(id)
+            .select_only()
+            .column(user::Column::Id)
+            .lock_exclusive()
+            .into_tuple()
+            .one(&txn)
+            .await?;
+        if locked.is_none() {
+            return Err(AppError::not_found("User", id));
+        }
+    }
+    // The posts would go with their author by ON DELETE CASCADE anyway; deleting them first
+    // is how we learn how many there were.
+    let deleted_post_count = post::Entity::delete_many()
         .filter(post::Column::AuthorId.eq(id))
-        .count(&txn)
-        .await?;
-    // Posts go with their author through ON DELETE CASCADE.
+        .exec(&txn)
+        .await?
+        .rows_affected;
     let deleted = user::Entity::delete_by_id(id).exec(&txn).await?;
     if deleted.rows_affected == 0 {
+        // Dropping the transaction rolls the post deletes back.
         return Err(AppError::not_found("User", id));
     }
     txn.commit().await?;

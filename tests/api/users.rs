@@ -13,6 +13,8 @@ backend_tests!(
     users_are_paginated_with_cursors,
     unknown_user_is_null,
     demo_data_is_seeded_once,
+    each_mutation_field_sees_the_writes_before_it,
+    delete_counts_exactly_while_posts_are_being_added,
 );
 
 async fn user_is_created_and_read_back(app: TestApp) {
@@ -239,4 +241,77 @@ async fn demo_data_is_seeded_once(app: TestApp) {
             { "name": "John", "posts": { "nodes": [{ "title": "First Post" }, { "title": "Second Post" }] } },
         ])
     );
+}
+
+async fn each_mutation_field_sees_the_writes_before_it(app: TestApp) {
+    // Arrange
+    let author = app.create_user("Rae", "rae@example.com").await;
+
+    // Act: one request, three writes; each answer reads after its own write.
+    let data = app
+        .data(
+            r#"mutation($author: ID!) {
+                a: createPost(input: { authorId: $author, title: "A", content: "" }) { author { postCount name } }
+                b: createPost(input: { authorId: $author, title: "B", content: "" }) { author { postCount name } }
+                r: updateUser(id: $author, input: { name: "Renamed" }) { name }
+                c: createPost(input: { authorId: $author, title: "C", content: "" }) { author { postCount name posts { totalCount } } }
+            }"#,
+            json!({ "author": author }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(
+        data["a"]["author"],
+        json!({ "postCount": 1, "name": "Rae" })
+    );
+    assert_eq!(
+        data["b"]["author"],
+        json!({ "postCount": 2, "name": "Rae" })
+    );
+    assert_eq!(
+        data["c"]["author"],
+        json!({ "postCount": 3, "name": "Renamed", "posts": { "totalCount": 3 } })
+    );
+}
+
+async fn delete_counts_exactly_while_posts_are_being_added(app: TestApp) {
+    // Arrange
+    let author = app
+        .create_user_with_posts(
+            "Sam",
+            "sam@example.com",
+            &["S1".into(), "S2".into(), "S3".into()],
+        )
+        .await;
+
+    // Act: a delete races ten new posts for the same user.
+    let create = |n: usize| {
+        app.graphql(
+            "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }",
+            json!({ "input": { "authorId": author, "title": format!("Racing {n}"), "content": "" } }),
+        )
+    };
+    let delete = app.graphql(
+        "mutation($id: ID!) { deleteUser(id: $id) { deletedPostCount } }",
+        json!({ "id": author }),
+    );
+    let (deleted, created) =
+        tokio::join!(delete, futures_util::future::join_all((0..10).map(create)));
+
+    // Assert: every post that was written was counted; every other write was told NOT_FOUND.
+    assert!(deleted.get("errors").is_none(), "{deleted}");
+    let mut written = 0;
+    for body in &created {
+        match body.get("errors") {
+            None => written += 1,
+            Some(_) => assert_eq!(error_code(body), "NOT_FOUND", "{body}"),
+        }
+    }
+    assert_eq!(
+        deleted["data"]["deleteUser"]["deletedPostCount"],
+        3 + written
+    );
+    let left = app.data("{ posts { totalCount } }", json!({})).await;
+    assert_eq!(left["posts"]["totalCount"], 0);
 }
