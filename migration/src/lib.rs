@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20250101_000001_create_user_table;
 mod m20250101_000002_create_post_table;
+mod mysql;
 
 pub struct Migrator;
 

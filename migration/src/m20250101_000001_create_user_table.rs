@@ -2,15 +2,22 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::mysql;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let collation = mysql::exact_collation(manager).await?;
+        let mut email = ColumnDef::new(Users::Email);
+        mysql::exact_varchar(&mut email, 255, collation);
+        let mut table = Table::create();
+        mysql::utf8mb4(&mut table, collation);
         manager
             .create_table(
-                Table::create()
+                table
                     .table(Users::Table)
                     .if_not_exists()
                     .col(
@@ -27,12 +34,7 @@ impl MigrationTrait for Migration {
                             // The API validates this too; the check keeps other writers honest.
                             .check(Expr::col(Users::Name).ne("")),
                     )
-                    .col(
-                        ColumnDef::new(Users::Email)
-                            .string_len(255)
-                            .not_null()
-                            .unique_key(),
-                    )
+                    .col(email.not_null().unique_key())
                     .col(
                         ColumnDef::new(Users::CreatedAt)
                             .timestamp_with_time_zone()

@@ -2,9 +2,9 @@
 //! `author_id` that no database creates for a foreign key by itself (`User.posts` needs it).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{DatabaseBackend, Statement};
 
 use crate::m20250101_000001_create_user_table::Users;
+use crate::mysql;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -12,21 +12,20 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let collation = mysql::exact_collation(manager).await?;
         let mut title = ColumnDef::new(Posts::Title);
-        match exact_collation(manager).await? {
-            // MySQL wants the collation right after the type.
-            Some(collation) => {
-                title.custom(Alias::new(format!("varchar(250) COLLATE {collation}")))
-            }
-            None => title.string_len(250),
-        };
+        mysql::exact_varchar(&mut title, 250, collation);
         title
             .not_null()
             .unique_key()
             .check(Expr::col(Posts::Title).ne(""));
+        let mut content = ColumnDef::new(Posts::Content);
+        mysql::long_text(&mut content, collation);
+        let mut table = Table::create();
+        mysql::utf8mb4(&mut table, collation);
         manager
             .create_table(
-                Table::create()
+                table
                     .table(Posts::Table)
                     .if_not_exists()
                     .col(
@@ -37,7 +36,7 @@ impl MigrationTrait for Migration {
                             .primary_key(),
                     )
                     .col(title)
-                    .col(ColumnDef::new(Posts::Content).text().not_null())
+                    .col(content.not_null())
                     .col(ColumnDef::new(Posts::AuthorId).integer().not_null())
                     .col(
                         ColumnDef::new(Posts::CreatedAt)
@@ -79,29 +78,6 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(Posts::Table).to_owned())
             .await
     }
-}
-
-/// MySQL and MariaDB compare strings case- and trailing-space-insensitively by default, so
-/// "Hello" and "hello " would be one title there and two elsewhere. A binary, no-pad collation
-/// makes "unique title" mean the same on every database. SQLite and PostgreSQL need nothing.
-async fn exact_collation(manager: &SchemaManager<'_>) -> Result<Option<&'static str>, DbErr> {
-    if manager.get_database_backend() != DatabaseBackend::MySql {
-        return Ok(None);
-    }
-    let version = manager
-        .get_connection()
-        .query_one_raw(Statement::from_string(
-            DatabaseBackend::MySql,
-            "SELECT VERSION()",
-        ))
-        .await?
-        .and_then(|row| row.try_get_by_index::<String>(0).ok())
-        .unwrap_or_default();
-    Ok(Some(if version.contains("MariaDB") {
-        "utf8mb4_nopad_bin"
-    } else {
-        "utf8mb4_0900_bin"
-    }))
 }
 
 #[derive(DeriveIden)]

@@ -12,6 +12,7 @@ backend_tests!(
     posts_are_paginated_across_pages,
     user_posts_are_paginated_per_user,
     titles_are_unique_exactly,
+    text_round_trips_exactly,
 );
 
 async fn post_is_created_and_read_with_its_author(app: TestApp) {
@@ -258,4 +259,39 @@ async fn titles_are_unique_exactly(app: TestApp) {
     assert_eq!(error_code(&body), "CONFLICT", "{body}");
     let data = app.data("{ posts { totalCount } }", json!({})).await;
     assert_eq!(data["posts"]["totalCount"], 3);
+}
+
+async fn text_round_trips_exactly(app: TestApp) {
+    // Arrange: emoji, accents, and content far past MySQL's 64 KiB TEXT.
+    let name = "Zoë 🌵 Ünïcødé";
+    let content = "Lorem ipsum — ça va? 🌵\n".repeat(5_000);
+    let zoe_accented = app.create_user(name, "zoë@example.com").await;
+    // Differs only by an accent: a different address on every database.
+    app.create_user("Zoe", "zoe@example.com").await;
+
+    // Act
+    let created = app
+        .data(
+            "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }",
+            json!({ "input": { "authorId": zoe_accented, "title": "Ça va? 🌵", "content": content } }),
+        )
+        .await;
+    let read = app
+        .data(
+            "query($id: ID!) { post(id: $id) { title content author { name email } } }",
+            json!({ "id": id_of(&created["createPost"]) }),
+        )
+        .await;
+
+    // Assert
+    let post = &read["post"];
+    assert_eq!(post["title"], "Ça va? 🌵");
+    assert!(
+        post["content"] == content.as_str(),
+        "the content changed on the way"
+    );
+    assert_eq!(
+        post["author"],
+        json!({ "name": name, "email": "zoë@example.com" })
+    );
 }
