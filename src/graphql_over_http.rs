@@ -56,8 +56,8 @@ impl HttpError {
 }
 
 /// Picks the response type from `Accept`. No header, `*/*` or `application/*` mean JSON (what
-/// the spec asks of servers while legacy clients exist); `application/graphql-response+json`
-/// wins whenever it is acceptable; nothing acceptable is a 406.
+/// the spec asks of servers while legacy clients exist); otherwise the highest q-value wins,
+/// `application/graphql-response+json` on a tie; nothing acceptable is a 406.
 pub fn negotiate(req: &HttpRequest) -> Result<ResponseType, HttpError> {
     let Some(accept) = req.headers().get(header::ACCEPT) else {
         return Ok(ResponseType::Json);
@@ -66,30 +66,36 @@ pub fn negotiate(req: &HttpRequest) -> Result<ResponseType, HttpError> {
     if accept.trim().is_empty() {
         return Ok(ResponseType::Json);
     }
-    let acceptable: Vec<String> = accept
-        .split(',')
-        .filter_map(|range| {
-            let mut parts = range.split(';').map(str::trim);
-            let media = parts.next()?.to_ascii_lowercase();
-            let refused = parts.any(|param| {
-                param
-                    .strip_prefix("q=")
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            (!refused).then_some(media)
-        })
-        .collect();
-    if acceptable
-        .iter()
-        .any(|media| media == GRAPHQL_RESPONSE_JSON)
-    {
-        Ok(ResponseType::GraphqlResponseJson)
-    } else if acceptable
-        .iter()
-        .any(|media| media == JSON || media == "*/*" || media == "application/*")
-    {
-        Ok(ResponseType::Json)
+    // The acceptable type with the highest q-value; on a tie, graphql-response+json.
+    let mut best: Option<(f32, ResponseType)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let q = parts
+            .find_map(|param| param.strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let response_type = match media.as_str() {
+            GRAPHQL_RESPONSE_JSON => ResponseType::GraphqlResponseJson,
+            JSON | "*/*" | "application/*" => ResponseType::Json,
+            _ => continue,
+        };
+        let better = match best {
+            _ if q <= 0.0 => false,
+            None => true,
+            Some((best_q, best_type)) => {
+                q > best_q
+                    || (q == best_q
+                        && response_type == ResponseType::GraphqlResponseJson
+                        && best_type == ResponseType::Json)
+            }
+        };
+        if better {
+            best = Some((q, response_type));
+        }
+    }
+    if let Some((_, response_type)) = best {
+        Ok(response_type)
     } else {
         Err(HttpError {
             status: StatusCode::NOT_ACCEPTABLE,
@@ -199,15 +205,40 @@ fn selected_operation<'a>(
     }
 }
 
-/// Whether a request would run a mutation (or a subscription): GET must not. A document with
-/// several operations and no name is refused if any of them writes. A document that does not
-/// parse is left to the executor, which reports it as a GraphQL error.
-pub fn selects_mutation(request: &async_graphql::Request) -> bool {
+/// What the protocol needs to know of a request's document, found with one parse (the executor
+/// reuses the parsed document).
+pub struct Inspection {
+    /// The document does not parse; the executor reports why.
+    pub parse_failed: bool,
+    /// The operation that would run writes: GET must not carry it.
+    pub selects_mutation: bool,
+    /// Request errors for required variables the request leaves out.
+    pub missing_variables: Option<async_graphql::Response>,
+}
+
+/// Parses the request's document once, keeps it in the request, and inspects it.
+pub fn inspect(request: &mut async_graphql::Request) -> Inspection {
     let Ok(document) = parse_query(&request.query) else {
-        return false;
+        return Inspection {
+            parse_failed: true,
+            selects_mutation: false,
+            missing_variables: None,
+        };
     };
+    let inspection = Inspection {
+        parse_failed: false,
+        selects_mutation: selects_mutation(&document, request.operation_name.as_deref()),
+        missing_variables: missing_variables(&document, request),
+    };
+    request.set_parsed_query(document);
+    inspection
+}
+
+/// Whether a request would run a mutation (or a subscription). A document with several
+/// operations and no name counts as one if any of them writes.
+fn selects_mutation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
     let writes = |operation: &OperationDefinition| operation.ty != OperationType::Query;
-    match selected_operation(&document, request.operation_name.as_deref()) {
+    match selected_operation(document, operation_name) {
         Some(operation) => writes(operation),
         None => match &document.operations {
             DocumentOperations::Multiple(operations) => {
@@ -221,9 +252,11 @@ pub fn selects_mutation(request: &async_graphql::Request) -> bool {
 /// A request error for each required variable (non-null, no default) the request leaves out.
 /// GraphQL counts these as request errors (nothing executes); async-graphql would only notice
 /// them in the resolver that reads the variable, as a field error.
-pub fn missing_variables(request: &async_graphql::Request) -> Option<async_graphql::Response> {
-    let document = parse_query(&request.query).ok()?;
-    let operation = selected_operation(&document, request.operation_name.as_deref())?;
+fn missing_variables(
+    document: &ExecutableDocument,
+    request: &async_graphql::Request,
+) -> Option<async_graphql::Response> {
+    let operation = selected_operation(document, request.operation_name.as_deref())?;
     let errors: Vec<ServerError> = operation
         .variable_definitions
         .iter()
@@ -255,7 +288,9 @@ pub fn missing_variables(request: &async_graphql::Request) -> Option<async_graph
 
 /// async-graphql's parser and validator, and its coercion of argument values, give errors no
 /// code; give them one, so that every error a client sees has `extensions.code`.
-pub fn ensure_error_codes(response: &mut async_graphql::Response, query: &str) {
+/// Parse errors also get a one-line message: the parser's own repeats the whole (possibly
+/// megabyte-long) line of the document.
+pub fn ensure_error_codes(response: &mut async_graphql::Response, parse_failed: bool) {
     let has_code = |error: &ServerError| {
         error
             .extensions
@@ -265,13 +300,13 @@ pub fn ensure_error_codes(response: &mut async_graphql::Response, query: &str) {
     if response.errors.iter().all(has_code) {
         return;
     }
-    let parse_failed = parse_query(query).is_err();
     for error in response.errors.iter_mut().filter(|error| !has_code(error)) {
         let code = if !error.path.is_empty() {
             // Our resolvers always set a code; a field error without one is an argument value
             // async-graphql could not coerce.
             "BAD_USER_INPUT"
         } else if parse_failed {
+            error.message = one_line_parse_error(&error.message);
             "GRAPHQL_PARSE_FAILED"
         } else {
             "GRAPHQL_VALIDATION_FAILED"
@@ -280,6 +315,25 @@ pub fn ensure_error_codes(response: &mut async_graphql::Response, query: &str) {
             .extensions
             .get_or_insert_with(Default::default)
             .set("code", code);
+    }
+}
+
+/// "syntax error at 1:10: expected selection" from the parser's multi-line report
+/// (" --> 1:10", the document's line, a caret, "= expected selection").
+fn one_line_parse_error(message: &str) -> String {
+    let position = message
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("--> "))
+        .map(str::trim);
+    let reason = message
+        .lines()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix("= "))
+        .unwrap_or_else(|| message.lines().next().unwrap_or_default().trim());
+    let reason: String = reason.chars().take(200).collect();
+    match position {
+        Some(position) => format!("syntax error at {position}: {reason}"),
+        None => format!("syntax error: {reason}"),
     }
 }
 
@@ -333,6 +387,10 @@ mod tests {
                 Some("application/graphql-response+json;q=0, application/json"),
                 Some(ResponseType::Json),
             ),
+            (
+                Some("application/json, application/graphql-response+json;q=0.1"),
+                Some(ResponseType::Json),
+            ),
             (Some("text/html"), None),
         ];
         for (accept, expected) in cases {
@@ -370,6 +428,20 @@ mod tests {
                 "case {content_type:?}"
             );
         }
+    }
+
+    #[test]
+    fn parse_errors_fit_on_one_line() {
+        let message =
+            " --> 1:10\n  |\n1 | { users {\n  |          ^---\n  |\n  = expected selection";
+        assert_eq!(
+            one_line_parse_error(message),
+            "syntax error at 1:10: expected selection"
+        );
+        assert_eq!(
+            one_line_parse_error("recursion limit exceeded."),
+            "syntax error: recursion limit exceeded."
+        );
     }
 
     #[test]

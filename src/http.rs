@@ -6,6 +6,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
@@ -33,16 +34,25 @@ async fn graphql_post(
     schema: web::Data<AppSchema>,
     db: web::Data<DatabaseConnection>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> HttpResponse {
     let response_type = match protocol::negotiate(&req) {
         Ok(response_type) => response_type,
         Err(err) => return error_response(&err, ResponseType::Json),
     };
-    let request =
-        protocol::check_content_type(&req).and_then(|()| protocol::request_from_body(&body));
+    if let Err(err) = protocol::check_content_type(&req) {
+        return error_response(&err, response_type);
+    }
+    let body = match read_body(payload).await {
+        Ok(body) => body,
+        Err(err) => return error_response(&err, response_type),
+    };
+    let request = protocol::request_from_body(&body);
     match request {
-        Ok(request) => execute(&schema, &db, request, response_type).await,
+        Ok(mut request) => {
+            let inspection = protocol::inspect(&mut request);
+            execute(&schema, &db, request, inspection, response_type).await
+        }
         Err(err) => error_response(&err, response_type),
     }
 }
@@ -56,12 +66,13 @@ async fn graphql_get(
         Ok(response_type) => response_type,
         Err(err) => return error_response(&err, ResponseType::Json),
     };
-    let request = match protocol::request_from_query_string(req.query_string()) {
+    let mut request = match protocol::request_from_query_string(req.query_string()) {
         Ok(request) => request,
         Err(err) => return error_response(&err, response_type),
     };
+    let inspection = protocol::inspect(&mut request);
     // GET must be safe to repeat and to cache: it may carry queries only.
-    if protocol::selects_mutation(&request) {
+    if inspection.selects_mutation {
         let err = HttpError {
             status: StatusCode::METHOD_NOT_ALLOWED,
             code: "METHOD_NOT_ALLOWED",
@@ -73,7 +84,7 @@ async fn graphql_get(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&schema, &db, request, response_type).await
+    execute(&schema, &db, request, inspection, response_type).await
 }
 
 async fn method_not_allowed() -> HttpResponse {
@@ -93,10 +104,10 @@ async fn execute(
     schema: &AppSchema,
     db: &DatabaseConnection,
     request: async_graphql::Request,
+    inspection: protocol::Inspection,
     response_type: ResponseType,
 ) -> HttpResponse {
-    let query = request.query.clone();
-    let mut response = match protocol::missing_variables(&request) {
+    let mut response = match inspection.missing_variables {
         Some(request_error) => request_error,
         None => {
             let scheduler = BatchScheduler::new();
@@ -104,16 +115,37 @@ async fn execute(
             scheduler.run(schema.execute(request)).await
         }
     };
-    protocol::ensure_error_codes(&mut response, &query);
+    protocol::ensure_error_codes(&mut response, inspection.parse_failed);
     let (status, body) = protocol::response_status_and_body(&response, response_type);
     HttpResponse::build(status)
         .content_type(response_type.content_type())
+        // The same GET answers differently by `Accept`: caches must keep them apart.
+        .insert_header((header::VARY, "Accept"))
         .json(body)
+}
+
+/// The body of a POST, up to `MAX_BODY_BYTES` (beyond: a 413 in the GraphQL error format).
+async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, HttpError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|err| HttpError::bad_request(format!("reading the body: {err}")))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(HttpError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "PAYLOAD_TOO_LARGE",
+                message: format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn error_response(err: &HttpError, response_type: ResponseType) -> HttpResponse {
     HttpResponse::build(err.status)
         .content_type(response_type.content_type())
+        .insert_header((header::VARY, "Accept"))
         .json(err.body())
 }
 

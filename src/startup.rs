@@ -44,7 +44,6 @@ impl Application {
                 .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
                 .app_data(schema.clone())
                 .app_data(db.clone())
-                .app_data(web::PayloadConfig::new(http::MAX_BODY_BYTES))
                 .configure(http::routes)
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs());

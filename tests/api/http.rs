@@ -19,6 +19,8 @@ sqlite_tests!(
     other_methods_are_refused,
     wrong_content_type_is_415,
     malformed_requests_are_400,
+    oversized_bodies_are_413,
+    responses_vary_by_accept,
     playground_is_served_from_this_origin,
     health_checks_the_database,
     health_reports_an_unreachable_database,
@@ -147,6 +149,7 @@ async fn request_errors_are_400_only_under_graphql_response_json(app: TestApp) {
         match case {
             "too deep" => assert!(message.contains("deep"), "{message}"),
             "too complex" => assert!(message.contains("complex"), "{message}"),
+            "parse error" => assert_eq!(message, "syntax error at 1:10: expected selection"),
             _ => {}
         }
     }
@@ -308,6 +311,46 @@ async fn malformed_requests_are_400(app: TestApp) {
                 "case {case} ({accept})"
             );
         }
+    }
+}
+
+async fn oversized_bodies_are_413(app: TestApp) {
+    let query = format!(
+        "{{ users {{ totalCount }} }} # {}",
+        "x".repeat(blogql::http::MAX_BODY_BYTES)
+    );
+    let response = app
+        .post("/graphql")
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("POST /graphql");
+    let (status, _, body) = read(response).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE");
+}
+
+async fn responses_vary_by_accept(app: TestApp) {
+    let ok = app
+        .get("/graphql")
+        .query(&[("query", "{ users { totalCount } }")])
+        .send()
+        .await
+        .expect("GET /graphql");
+    let refused = app
+        .get("/graphql")
+        .query(&[("query", "{ users {")])
+        .header("accept", GRAPHQL_RESPONSE_JSON)
+        .send()
+        .await
+        .expect("GET /graphql");
+    for response in [ok, refused] {
+        assert_eq!(
+            response.headers()["vary"],
+            "Accept",
+            "{}",
+            response.status()
+        );
     }
 }
 
