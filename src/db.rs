@@ -38,8 +38,28 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         .context("running database migrations")
 }
 
-/// The URL with its password replaced, fit for logs and error messages.
+/// The URL with its password replaced (in the user info or a `password=` parameter), fit for
+/// logs and error messages.
 pub fn redact(url: &str) -> String {
+    let url = redact_userinfo(url);
+    match url.split_once('?') {
+        Some((base, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                        format!("{name}=***")
+                    }
+                    _ => param.to_string(),
+                })
+                .collect();
+            format!("{base}?{}", params.join("&"))
+        }
+        None => url,
+    }
+}
+
+fn redact_userinfo(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
@@ -64,6 +84,10 @@ mod tests {
             ("postgres://u:secret@h/db", "postgres://u:***@h/db"),
             ("postgres://u@h/db", "postgres://u@h/db"),
             ("sqlite://blogql.db?mode=rwc", "sqlite://blogql.db?mode=rwc"),
+            (
+                "postgres://h/db?user=u&password=secret&x=1",
+                "postgres://h/db?user=u&password=***&x=1",
+            ),
         ];
         for (url, expected) in cases {
             assert_eq!(redact(url), expected, "case {url}");

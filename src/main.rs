@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
                 "listening on http://{host}:{port} (GraphQL at /graphql, playground at /)",
                 port = app.port()
             );
+            app.stop_on_shutdown_signals();
             app.run_until_stopped().await?;
             tracing::info!("stopped");
             Ok(())

@@ -20,6 +20,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Application {
     port: u16,
     server: Server,
+    db: DatabaseConnection,
 }
 
 impl Application {
@@ -37,21 +38,33 @@ impl Application {
         let port = listener.local_addr()?.port();
         // Built once, outside the per-worker closure: every worker shares it.
         let schema = web::Data::new(build_schema(db.clone(), settings));
+        let db_for_close = db.clone();
         let db = web::Data::new(db);
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
-                .wrap(Logger::new(r#"%a "%r" %s %b %Dms"#))
+                // Path only: a GET's query string carries variables (emails, say).
+                .wrap(
+                    Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
+                        .custom_request_replace("method", |req| req.method().to_string()),
+                )
                 .app_data(schema.clone())
                 .app_data(db.clone())
                 .configure(http::routes)
         })
+        // actix stops at once on SIGINT; Ctrl-C should be as graceful as SIGTERM, so we listen
+        // ourselves (`stop_on_shutdown_signals`).
+        .disable_signals()
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs());
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }
         let server = server.listen(listener)?.run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            db: db_for_close,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -63,8 +76,48 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGTERM or SIGINT, then finishes in-flight requests and returns.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// Stops the server gracefully on SIGTERM or SIGINT. Only the binary asks for this: a
+    /// process that listens for SIGINT no longer dies of Ctrl-C, which tests should.
+    pub fn stop_on_shutdown_signals(&self) {
+        let handle = self.server.handle();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            handle.stop(true).await;
+        });
     }
+
+    /// Serves until stopped (see `handle` and `stop_on_shutdown_signals`), lets in-flight
+    /// requests finish (up to `SHUTDOWN_TIMEOUT`), then closes the database pool, so that
+    /// SQLite checkpoints its WAL and server connections end cleanly.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let served = self.server.await;
+        if let Err(err) = self.db.close().await {
+            tracing::warn!(error = %err, "closing the database pool");
+        }
+        served
+    }
+}
+
+/// SIGTERM (how service managers stop us) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM; Ctrl-C still works");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }

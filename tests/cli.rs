@@ -105,13 +105,48 @@ async fn server_serves_demo_data_and_stops_on_sigterm() {
     let rest: Vec<String> = lines.try_iter().collect();
     assert!(
         rest.iter()
-            .any(|line| line.contains("\"POST /graphql HTTP/1.1\" 200")),
+            .any(|line| line.contains("\"POST /graphql\" 200")),
         "no request log line in {rest:#?}"
     );
     assert!(
         rest.iter().any(|line| line.contains("stopped")),
         "{rest:#?}"
     );
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_gracefully_and_checkpoints_sqlite() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_file = dir.path().join("int.db");
+    let db_url = format!("sqlite://{}?mode=rwc", db_file.display());
+    let (mut child, address, lines) = serve(&db_url);
+    let created = reqwest::Client::new()
+        .post(format!("{address}/graphql"))
+        .json(&json!({ "query": "mutation { createUser(input: { name: \"A\", email: \"a@example.com\" }) { id } }" }))
+        .send()
+        .await
+        .expect("POST /graphql");
+    assert_eq!(created.status(), 200);
+
+    // Act
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    let status = child.wait().expect("wait for blogql");
+
+    // Assert: a clean exit, and the pool closed (SQLite folds its WAL back in on the last close).
+    assert!(interrupted.success());
+    assert!(status.success(), "blogql exited with {status} after SIGINT");
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert!(
+        rest.iter().any(|line| line.contains("shutting down")),
+        "{rest:#?}"
+    );
+    let wal = dir.path().join("int.db-wal");
+    let wal_len = std::fs::metadata(&wal).map(|meta| meta.len()).unwrap_or(0);
+    assert_eq!(wal_len, 0, "the WAL was not checkpointed");
 }
 
 #[test]

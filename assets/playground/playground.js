@@ -5,8 +5,8 @@
   'use strict';
 
   var DEFAULT_QUERY = [
-    '# Users with their latest posts and each post\'s author:',
-    '# three SQL statements, however many rows.',
+    '# Users with their first posts and each post\'s author:',
+    '# four SQL statements, however many rows.',
     '{',
     '  users(first: 10) {',
     '    totalCount',

@@ -73,6 +73,10 @@ const CANONICAL_OPERATIONS: &[(&str, &str)] = &[
         "{ user(id: 1) { posts { nodes { author { name posts { nodes { title } } } } } } }",
     ),
     ("one post with its author", "{ post(id: 1) { title author { email } } }"),
+    (
+        "the README's example",
+        "{ users(first: 10) { totalCount pageInfo { hasNextPage endCursor } nodes { id name postCount posts(first: 5) { totalCount nodes { title author { name } } } } } }",
+    ),
 ];
 
 async fn canonical_operations_keep_their_statement_counts(app: TestApp) {
