@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use entity::post;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, SqlErr,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, SqlErr, TransactionTrait,
 };
 
-use crate::error::{AppError, AppResult};
+use crate::error::{retry_transient, AppError, AppResult};
 use crate::graphql::pagination::{
     page_complexity, split_page, Connection, Node, PageArgs, TotalCount,
 };
@@ -133,7 +133,7 @@ pub(crate) async fn count_posts_by_author(ctx: &Context<'_>, author_id: i32) -> 
 }
 
 /// A new post.
-#[derive(InputObject)]
+#[derive(InputObject, Clone)]
 pub struct CreatePostInput {
     /// The user who writes the post; must exist.
     pub author_id: ID,
@@ -144,7 +144,7 @@ pub struct CreatePostInput {
 
 /// Changes to a post; omitted fields stay as they are. Setting `authorId` moves the post to
 /// another user.
-#[derive(InputObject)]
+#[derive(InputObject, Clone)]
 pub struct UpdatePostInput {
     pub title: Option<String>,
     pub content: Option<String>,
@@ -169,7 +169,9 @@ impl PostMutation {
         ctx: &Context<'_>,
         input: CreatePostInput,
     ) -> async_graphql::Result<Post> {
-        let post = create_post(ctx, input).await.extend()?;
+        let post = retry_transient(|| create_post(ctx, input.clone()))
+            .await
+            .extend()?;
         forget_loaded(ctx);
         Ok(Post(post))
     }
@@ -181,7 +183,9 @@ impl PostMutation {
         id: ID,
         input: UpdatePostInput,
     ) -> async_graphql::Result<Post> {
-        let post = update_post(ctx, &id, input).await.extend()?;
+        let post = retry_transient(|| update_post(ctx, &id, input.clone()))
+            .await
+            .extend()?;
         forget_loaded(ctx);
         Ok(Post(post))
     }
@@ -192,7 +196,7 @@ impl PostMutation {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<DeletePostPayload> {
-        let deleted = delete_post(ctx, &id).await.extend()?;
+        let deleted = retry_transient(|| delete_post(ctx, &id)).await.extend()?;
         forget_loaded(ctx);
         Ok(deleted)
     }
@@ -255,7 +259,10 @@ async fn create_post(ctx: &Context<'_>, input: CreatePostInput) -> AppResult<pos
     let author_id = parse_id("authorId", &input.author_id)?;
     let new = NewPost::validate(input.title, input.content, "")?;
     let now = Utc::now();
-    post::ActiveModel {
+    // A transaction even for one row: MySQL reads the new row back in a second statement, and
+    // a concurrent deleteUser must not remove it in between.
+    let txn = database(ctx)?.begin().await?;
+    let post = post::ActiveModel {
         title: Set(new.title),
         content: Set(new.content),
         author_id: Set(author_id),
@@ -263,16 +270,20 @@ async fn create_post(ctx: &Context<'_>, input: CreatePostInput) -> AppResult<pos
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(database(ctx)?)
+    .insert(&txn)
     .await
-    .map_err(|err| write_error(err, author_id))
+    .map_err(|err| write_error(err, author_id))?;
+    txn.commit().await?;
+    Ok(post)
 }
 
 async fn update_post(ctx: &Context<'_>, id: &ID, input: UpdatePostInput) -> AppResult<post::Model> {
     let id = parse_id("id", id)?;
-    let db = database(ctx)?;
+    // Read, change and (on MySQL) read back as one: the row is locked until the commit.
+    let txn = database(ctx)?.begin().await?;
     let existing = post::Entity::find_by_id(id)
-        .one(db)
+        .lock_exclusive()
+        .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("Post", id))?;
     let mut author_id = existing.author_id;
@@ -288,11 +299,13 @@ async fn update_post(ctx: &Context<'_>, id: &ID, input: UpdatePostInput) -> AppR
         post.author_id = Set(author_id);
     }
     post.updated_at = Set(Utc::now());
-    post.update(db).await.map_err(|err| match err {
-        // Deleted between our read and our write.
+    let post = post.update(&txn).await.map_err(|err| match err {
+        // Deleted between our read and our write (SQLite has no row locks).
         DbErr::RecordNotUpdated => AppError::not_found("Post", id),
         err => write_error(err, author_id),
-    })
+    })?;
+    txn.commit().await?;
+    Ok(post)
 }
 
 async fn delete_post(ctx: &Context<'_>, id: &ID) -> AppResult<DeletePostPayload> {

@@ -9,7 +9,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 
-use crate::error::{AppError, AppResult};
+use crate::error::{retry_transient, AppError, AppResult};
 use crate::graphql::loaders::PostsPageKey;
 use crate::graphql::pagination::{
     page_complexity, split_page, Connection, Node, PageArgs, TotalCount,
@@ -158,7 +158,7 @@ pub(crate) async fn count_users(ctx: &Context<'_>) -> AppResult<u64> {
 }
 
 /// A new user, optionally with posts: all of it is written, or none.
-#[derive(InputObject)]
+#[derive(InputObject, Clone)]
 pub struct CreateUserInput {
     /// Not empty, at most 1000 characters.
     pub name: String,
@@ -170,7 +170,7 @@ pub struct CreateUserInput {
 }
 
 /// A post created together with its author.
-#[derive(InputObject)]
+#[derive(InputObject, Clone)]
 pub struct CreateUserPostInput {
     /// Unique across all posts; not empty, at most 250 characters.
     pub title: String,
@@ -178,7 +178,7 @@ pub struct CreateUserPostInput {
 }
 
 /// Changes to a user; omitted fields stay as they are.
-#[derive(InputObject)]
+#[derive(InputObject, Clone)]
 pub struct UpdateUserInput {
     pub name: Option<String>,
     pub email: Option<String>,
@@ -204,7 +204,9 @@ impl UserMutation {
         ctx: &Context<'_>,
         input: CreateUserInput,
     ) -> async_graphql::Result<User> {
-        let user = create_user(ctx, input).await.extend()?;
+        let user = retry_transient(|| create_user(ctx, input.clone()))
+            .await
+            .extend()?;
         forget_loaded(ctx);
         Ok(User(user))
     }
@@ -216,7 +218,9 @@ impl UserMutation {
         id: ID,
         input: UpdateUserInput,
     ) -> async_graphql::Result<User> {
-        let user = update_user(ctx, &id, input).await.extend()?;
+        let user = retry_transient(|| update_user(ctx, &id, input.clone()))
+            .await
+            .extend()?;
         forget_loaded(ctx);
         Ok(User(user))
     }
@@ -227,7 +231,7 @@ impl UserMutation {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<DeleteUserPayload> {
-        let deleted = delete_user(ctx, &id).await.extend()?;
+        let deleted = retry_transient(|| delete_user(ctx, &id)).await.extend()?;
         forget_loaded(ctx);
         Ok(deleted)
     }
@@ -272,9 +276,11 @@ async fn create_user(ctx: &Context<'_>, input: CreateUserInput) -> AppResult<use
 
 async fn update_user(ctx: &Context<'_>, id: &ID, input: UpdateUserInput) -> AppResult<user::Model> {
     let id = parse_id("id", id)?;
-    let db = database(ctx)?;
+    // Read, change and (on MySQL) read back as one: the row is locked until the commit.
+    let txn = database(ctx)?.begin().await?;
     let mut user: user::ActiveModel = user::Entity::find_by_id(id)
-        .one(db)
+        .lock_exclusive()
+        .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("User", id))?
         .into();
@@ -284,11 +290,13 @@ async fn update_user(ctx: &Context<'_>, id: &ID, input: UpdateUserInput) -> AppR
     if let Some(email) = input.email {
         user.email = Set(validate_email(email)?);
     }
-    user.update(db).await.map_err(|err| match err {
-        // Deleted between our read and our write.
+    let user = user.update(&txn).await.map_err(|err| match err {
+        // Deleted between our read and our write (SQLite has no row locks).
         DbErr::RecordNotUpdated => AppError::not_found("User", id),
         err => AppError::from_write(err, "user", &["email"]),
-    })
+    })?;
+    txn.commit().await?;
+    Ok(user)
 }
 
 async fn delete_user(ctx: &Context<'_>, id: &ID) -> AppResult<DeleteUserPayload> {

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use blogql::graphql::batching::BatchScheduler;
-use blogql::graphql::loaders::{Loaders, MAX_KEYS_PER_STATEMENT};
+use blogql::graphql::loaders::{Loaders, PostsPageKey, MAX_KEYS_PER_STATEMENT};
+use blogql::graphql::pagination::PageArgs;
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -109,14 +110,33 @@ async fn long_key_lists_are_split_into_batches(app: TestApp) {
     });
     let scheduler = BatchScheduler::new();
     let loaders = Loaders::new(db, &scheduler);
+    let ids = 1..=keys as i32;
+    let page = PageArgs::parse(Some(5), None).expect("page");
 
-    // Act
-    let found = scheduler
-        .run(loaders.user_by_id.load_many(1..=keys as i32))
-        .await
-        .expect("load many users");
+    // Act: every loader, asked for all keys at once.
+    let (users, pages, counts) = scheduler
+        .run(async {
+            futures_util::join!(
+                loaders.user_by_id.load_many(ids.clone()),
+                loaders.posts_by_author_id.load_many(
+                    ids.clone()
+                        .map(|author_id| PostsPageKey { author_id, page })
+                ),
+                loaders.post_count_by_author_id.load_many(ids.clone()),
+            )
+        })
+        .await;
 
-    // Assert
-    assert!(found.is_empty());
-    assert_eq!(statements.load(Ordering::SeqCst), 3);
+    // Assert: three statements per loader, and an answer for every key.
+    assert!(users.expect("users").is_empty());
+    assert_eq!(pages.expect("pages").len(), keys);
+    assert_eq!(
+        counts
+            .expect("counts")
+            .values()
+            .filter(|count| **count == 0)
+            .count(),
+        keys
+    );
+    assert_eq!(statements.load(Ordering::SeqCst), 9);
 }
