@@ -38,6 +38,13 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         .context("running database migrations")
 }
 
+/// The current time as every supported database stores it: to the microsecond. Values we
+/// write are then exactly the values we read back.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
 /// The URL with its password replaced (in the user info or a `password=` parameter), fit for
 /// logs and error messages.
 pub fn redact(url: &str) -> String {

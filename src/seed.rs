@@ -1,7 +1,6 @@
 //! `blogql seed-demo`: a small demo dataset, so that the playground shows something on the
 //! first run. Idempotent: users that already exist (by email) are left as they are.
 
-use chrono::Utc;
 use entity::{post, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
@@ -49,7 +48,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
         if exists {
             continue;
         }
-        let now = Utc::now();
+        let now = crate::db::now();
         let author = user::ActiveModel {
             name: Set(demo.name.to_string()),
             email: Set(demo.email.to_string()),

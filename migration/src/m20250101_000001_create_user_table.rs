@@ -13,6 +13,8 @@ impl MigrationTrait for Migration {
         let collation = mysql::exact_collation(manager).await?;
         let mut email = ColumnDef::new(Users::Email);
         mysql::exact_varchar(&mut email, 255, collation);
+        let mut created_at = ColumnDef::new(Users::CreatedAt);
+        mysql::timestamp_now(&mut created_at, collation);
         let mut table = Table::create();
         mysql::utf8mb4(&mut table, collation);
         manager
@@ -35,12 +37,7 @@ impl MigrationTrait for Migration {
                             .check(Expr::col(Users::Name).ne("")),
                     )
                     .col(email.not_null().unique_key())
-                    .col(
-                        ColumnDef::new(Users::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null()
-                            .default(Expr::current_timestamp()),
-                    )
+                    .col(created_at.not_null())
                     .to_owned(),
             )
             .await

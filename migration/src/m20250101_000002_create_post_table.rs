@@ -21,6 +21,10 @@ impl MigrationTrait for Migration {
             .check(Expr::col(Posts::Title).ne(""));
         let mut content = ColumnDef::new(Posts::Content);
         mysql::long_text(&mut content, collation);
+        let mut created_at = ColumnDef::new(Posts::CreatedAt);
+        mysql::timestamp_now(&mut created_at, collation);
+        let mut updated_at = ColumnDef::new(Posts::UpdatedAt);
+        mysql::timestamp_now(&mut updated_at, collation);
         let mut table = Table::create();
         mysql::utf8mb4(&mut table, collation);
         manager
@@ -38,18 +42,8 @@ impl MigrationTrait for Migration {
                     .col(title)
                     .col(content.not_null())
                     .col(ColumnDef::new(Posts::AuthorId).integer().not_null())
-                    .col(
-                        ColumnDef::new(Posts::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null()
-                            .default(Expr::current_timestamp()),
-                    )
-                    .col(
-                        ColumnDef::new(Posts::UpdatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null()
-                            .default(Expr::current_timestamp()),
-                    )
+                    .col(created_at.not_null())
+                    .col(updated_at.not_null())
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_posts_author_id")

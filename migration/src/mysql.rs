@@ -1,7 +1,8 @@
 //! What MySQL and MariaDB need so that the schema means the same as on SQLite and PostgreSQL.
 //! Their defaults compare strings case-, accent- and trailing-space-insensitively (so "Hello"
 //! and "hello " would be one unique title there and two elsewhere), may store tables in a
-//! character set without emoji, and cap `TEXT` at 64 KiB.
+//! character set without emoji, cap `TEXT` at 64 KiB, and keep timestamps to the second.
+//! `collation` below is `Some` exactly on MySQL and MariaDB.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseBackend, Statement};
@@ -42,6 +43,19 @@ pub fn long_text(column: &mut ColumnDef, collation: Option<&str>) {
     match collation {
         Some(_) => column.custom(Alias::new("longtext")),
         None => column.text(),
+    };
+}
+
+/// A timestamp with microseconds on every database (MySQL's `timestamp` keeps whole seconds),
+/// defaulting to now.
+pub fn timestamp_now(column: &mut ColumnDef, collation: Option<&str>) {
+    match collation {
+        Some(_) => column
+            .custom(Alias::new("timestamp(6)"))
+            .default(Expr::cust("CURRENT_TIMESTAMP(6)")),
+        None => column
+            .timestamp_with_time_zone()
+            .default(Expr::current_timestamp()),
     };
 }
 

@@ -258,7 +258,7 @@ pub(crate) async fn insert_posts(
 async fn create_post(ctx: &Context<'_>, input: CreatePostInput) -> AppResult<post::Model> {
     let author_id = parse_id("authorId", &input.author_id)?;
     let new = NewPost::validate(input.title, input.content, "")?;
-    let now = Utc::now();
+    let now = crate::db::now();
     // A transaction even for one row: MySQL reads the new row back in a second statement, and
     // a concurrent deleteUser must not remove it in between.
     let txn = database(ctx)?.begin().await?;
@@ -298,7 +298,7 @@ async fn update_post(ctx: &Context<'_>, id: &ID, input: UpdatePostInput) -> AppR
         author_id = parse_id("authorId", &new_author)?;
         post.author_id = Set(author_id);
     }
-    post.updated_at = Set(Utc::now());
+    post.updated_at = Set(crate::db::now());
     let post = post.update(&txn).await.map_err(|err| match err {
         // Deleted between our read and our write (SQLite has no row locks).
         DbErr::RecordNotUpdated => AppError::not_found("Post", id),

@@ -257,7 +257,7 @@ async fn create_user(ctx: &Context<'_>, input: CreateUserInput) -> AppResult<use
     NewPost::reject_repeated_titles(&posts, "posts")?;
 
     let txn = database(ctx)?.begin().await?;
-    let now = Utc::now();
+    let now = crate::db::now();
     let user = user::ActiveModel {
         name: Set(name),
         email: Set(email),
