@@ -21,6 +21,10 @@ pub enum AppError {
     Database(#[from] DbErr),
     #[error("internal error")]
     Internal(String),
+    /// An internal error already logged where it happened: a failed loader batch reaches every
+    /// resolver waiting on it, and should be logged once, not once per resolver.
+    #[error("internal error")]
+    Logged,
 }
 
 impl AppError {
@@ -30,7 +34,7 @@ impl AppError {
             AppError::NotFound { .. } => "NOT_FOUND",
             AppError::InvalidInput { .. } => "BAD_USER_INPUT",
             AppError::Conflict { .. } => "CONFLICT",
-            AppError::Database(_) | AppError::Internal(_) => "INTERNAL",
+            AppError::Database(_) | AppError::Internal(_) | AppError::Logged => "INTERNAL",
         }
     }
 
@@ -156,6 +160,7 @@ mod tests {
             ),
             (AppError::Database(DbErr::Custom("x".into())), "INTERNAL"),
             (AppError::Internal("x".into()), "INTERNAL"),
+            (AppError::Logged, "INTERNAL"),
         ];
         for (err, code) in cases {
             assert_eq!(err.code(), code, "case {err:?}");

@@ -60,6 +60,17 @@ where
         .max_batch_size(MAX_KEYS_PER_STATEMENT)
 }
 
+/// Logs a failed batch once; every resolver waiting on it gets `AppError::Logged`.
+fn log_batch_error(err: impl Into<AppError>) -> AppError {
+    match err.into() {
+        AppError::Database(err) => {
+            tracing::error!(error = %err, "database error in a loader batch");
+            AppError::Logged
+        }
+        other => other,
+    }
+}
+
 /// Users by id: `Post.author`, `user(id:)`.
 pub struct UserByIdLoader(DatabaseConnection);
 
@@ -74,7 +85,8 @@ impl Loader<i32> for UserByIdLoader {
             let users = user::Entity::find()
                 .filter(user::Column::Id.is_in(chunk.iter().copied()))
                 .all(&self.0)
-                .await?;
+                .await
+                .map_err(log_batch_error)?;
             found.extend(users.into_iter().map(|user| (user.id, user)));
         }
         Ok(found)
@@ -119,7 +131,11 @@ impl Loader<PostsPageKey> for PostsByAuthorIdLoader {
             .collect();
         for (page, author_ids) in by_page {
             for chunk in author_ids.chunks(MAX_KEYS_PER_STATEMENT) {
-                for post in self.load_pages(chunk, page).await? {
+                for post in self
+                    .load_pages(chunk, page)
+                    .await
+                    .map_err(log_batch_error)?
+                {
                     let key = PostsPageKey {
                         author_id: post.author_id,
                         page,
@@ -167,7 +183,8 @@ impl PostsByAuthorIdLoader {
         Ok(post::Entity::find()
             .from_raw_sql(statement)
             .all(&self.0)
-            .await?)
+            .await
+            .map_err(log_batch_error)?)
     }
 }
 
@@ -191,7 +208,8 @@ impl Loader<i32> for PostCountByAuthorIdLoader {
                 .group_by(post::Column::AuthorId)
                 .into_tuple()
                 .all(&self.0)
-                .await?;
+                .await
+                .map_err(log_batch_error)?;
             for (author_id, count) in rows {
                 counts.insert(author_id, u64::try_from(count).unwrap_or(0));
             }

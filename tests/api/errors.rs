@@ -145,26 +145,42 @@ async fn duplicates_are_conflicts_naming_the_field(app: TestApp) {
 
 async fn database_failures_are_internal_and_leak_nothing(app: TestApp) {
     // Arrange: break the database under the server's feet.
+    app.create_user("Uma", "uma@example.com").await;
+    app.create_user("Vic", "vic@example.com").await;
     app.db
         .execute_unprepared("DROP TABLE posts")
         .await
         .expect("drop the posts table");
 
-    // Act
+    // Act: a root query, and a loader batch that every user waits on.
     let body = app
         .graphql("{ posts { nodes { title } } }", json!({}))
+        .await;
+    let batched = app
+        .graphql(
+            "{ users { nodes { posts { nodes { title } } } } }",
+            json!({}),
+        )
         .await;
 
     // Assert
     assert_eq!(error_code(&body), "INTERNAL", "{body}");
     assert_eq!(body["errors"][0]["message"], "internal error");
-    let text = body.to_string().to_lowercase();
-    for leak in [
-        "select", "from", "sqlite", "relation", "table", "exist", "syntax",
-    ] {
-        assert!(
-            !text.contains(leak),
-            "{leak:?} leaked to the client: {body}"
-        );
+    let errors = batched["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 2, "one error per waiting user: {batched}");
+    for error in errors {
+        assert_eq!(error["extensions"]["code"], "INTERNAL", "{batched}");
+        assert_eq!(error["message"], "internal error", "{batched}");
+    }
+    for response in [&body, &batched] {
+        let text = response.to_string().to_lowercase();
+        for leak in [
+            "select", "from", "sqlite", "relation", "table", "exist", "syntax",
+        ] {
+            assert!(
+                !text.contains(leak),
+                "{leak:?} leaked to the client: {response}"
+            );
+        }
     }
 }

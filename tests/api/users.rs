@@ -42,7 +42,10 @@ async fn user_is_created_and_read_back(app: TestApp) {
     );
     assert_eq!(user["createdAt"], created["createUser"]["createdAt"]);
     let created_at = user["createdAt"].as_str().expect("createdAt");
-    assert!(created_at.contains('.'), "timestamps keep fractions of a second: {created_at}");
+    assert!(
+        created_at.contains('.'),
+        "timestamps keep fractions of a second: {created_at}"
+    );
     assert_eq!(created["createUser"]["postCount"], 0);
     assert_eq!(user["posts"]["totalCount"], 0);
     assert_eq!(user["posts"]["nodes"], json!([]));
