@@ -180,11 +180,11 @@ impl PostsByAuthorIdLoader {
             .order_by(post::Column::Id, Order::Asc)
             .to_owned();
         let statement = self.0.get_database_backend().build(&pages);
-        Ok(post::Entity::find()
+        post::Entity::find()
             .from_raw_sql(statement)
             .all(&self.0)
             .await
-            .map_err(log_batch_error)?)
+            .map_err(log_batch_error)
     }
 }
 
