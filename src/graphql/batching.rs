@@ -159,48 +159,43 @@ mod tests {
         DataLoader::new(batches.clone(), scheduler.spawner()).delay(Duration::ZERO)
     }
 
-    #[tokio::test]
-    async fn keys_registered_across_cooperative_yields_share_one_batch() {
-        // Arrange
+    /// Under a scheduler, loads key 1 at once and key 2 once `between` is done; returns the
+    /// batches the loader was asked for.
+    async fn batches_when_the_second_key_waits_for(
+        between: impl Future<Output = ()>,
+    ) -> Vec<Vec<i32>> {
         let batches = RecordingLoader::default();
         let scheduler = BatchScheduler::new();
         let loader = loader(&scheduler, &batches);
-
-        // Act: the second key comes only after the request yielded many times (still busy).
         let (first, second) = scheduler
             .run(async {
                 futures_util::join!(loader.load_one(1), async {
-                    cooperative_yields(MAX_BUSY_POLLS as usize / 2).await;
+                    between.await;
                     loader.load_one(2).await
                 })
             })
             .await;
-
-        // Assert
         assert_eq!((first, second), (Ok(Some(10)), Ok(Some(20))));
-        assert_eq!(*batches.0.lock().expect("lock"), vec![vec![1, 2]]);
+        let recorded = batches.0.lock().expect("lock").clone();
+        recorded
+    }
+
+    #[tokio::test]
+    async fn keys_registered_across_cooperative_yields_share_one_batch() {
+        // The request yields many times between the keys, but never waits: still one level.
+        let batches =
+            batches_when_the_second_key_waits_for(cooperative_yields(MAX_BUSY_POLLS as usize / 2))
+                .await;
+        assert_eq!(batches, vec![vec![1, 2]]);
     }
 
     #[tokio::test]
     async fn a_request_that_waits_starts_the_parked_batch() {
-        // Arrange
-        let batches = RecordingLoader::default();
-        let scheduler = BatchScheduler::new();
-        let loader = loader(&scheduler, &batches);
-
-        // Act: the first key waits on a timer (idle), so its batch must not wait for the second.
-        let (first, second) = scheduler
-            .run(async {
-                futures_util::join!(loader.load_one(1), async {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    loader.load_one(2).await
-                })
-            })
-            .await;
-
-        // Assert
-        assert_eq!((first, second), (Ok(Some(10)), Ok(Some(20))));
-        assert_eq!(*batches.0.lock().expect("lock"), vec![vec![1], vec![2]]);
+        // The request waits on a timer (idle): the first batch must not wait for the second key.
+        let batches =
+            batches_when_the_second_key_waits_for(tokio::time::sleep(Duration::from_millis(20)))
+                .await;
+        assert_eq!(batches, vec![vec![1], vec![2]]);
     }
 
     #[tokio::test]
