@@ -38,7 +38,7 @@ pub struct Settings {
     )]
     pub bind: String,
 
-    /// Log filter, in `tracing` EnvFilter syntax (e.g. `info`, `blogql=debug,sea_orm=info`).
+    /// Log filter, in `tracing` EnvFilter syntax (e.g. `info`, or `info,sqlx=debug` for every SQL statement).
     #[arg(long, env = "BLOGQL_LOG", default_value = "info", global = true)]
     pub log: String,
 

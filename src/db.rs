@@ -19,7 +19,7 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
         .max_connections(settings.max_connections)
         .connect_timeout(Duration::from_secs(settings.connect_timeout))
         .acquire_timeout(Duration::from_secs(settings.connect_timeout))
-        // One line per statement at debug level, so `--log sea_orm=debug` shows the SQL.
+        // One line per statement at debug level, so `--log info,sqlx=debug` shows the SQL.
         .sqlx_logging(true)
         .sqlx_logging_level(log::LevelFilter::Debug)
         .map_sqlx_sqlite_opts(|opts| {
