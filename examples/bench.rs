@@ -2,7 +2,8 @@
 //! statements per request, for the canonical nested query on a seeded SQLite database.
 //!
 //! `cargo run --release --example bench -- [USERS] [POSTS_PER_USER] [REQUESTS] [CONCURRENCY]`
-//! (defaults 100 10 2000 16). It starts blogql in-process on a temporary database and port 0,
+//! (defaults 100 10 2000 16); `BLOGQL_LOG` sets the log filter as for the server. It starts
+//! blogql in-process on a temporary database and port 0,
 //! sends a bounded number of requests over loopback, and stops by itself.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use blogql::config::Settings;
 use blogql::startup::Application;
+use blogql::telemetry::{get_subscriber, init_subscriber};
 use serde_json::json;
 
 const QUERY: &str = "{ users(first: 50) { nodes { name posts(first: 5) { totalCount nodes { title author { name } } } } } }";
@@ -28,6 +30,9 @@ async fn main() -> anyhow::Result<()> {
 
     let dir = tempfile::tempdir()?;
     let mut settings = Settings::defaults();
+    // Logging as in production (`--log`/`BLOGQL_LOG`), written nowhere: its cost is counted,
+    // the terminal stays readable.
+    init_subscriber(get_subscriber(&settings.log, std::io::sink));
     settings.bind = "127.0.0.1:0".into();
     settings.database.url = format!(
         "sqlite://{}?mode=rwc",

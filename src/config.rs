@@ -39,7 +39,14 @@ pub struct Settings {
     pub bind: String,
 
     /// Log filter, in `tracing` EnvFilter syntax (e.g. `info`, or `info,sqlx=debug` for every SQL statement).
-    #[arg(long, env = "BLOGQL_LOG", default_value = "info", global = true)]
+    /// The default leaves out async-graphql's per-field spans (`async_graphql::graphql=info`
+    /// turns them on): a span per field costs throughput on nested queries.
+    #[arg(
+        long,
+        env = "BLOGQL_LOG",
+        default_value = "info,async_graphql::graphql=warn",
+        global = true
+    )]
     pub log: String,
 
     /// HTTP worker threads (0 = one per core).
