@@ -369,6 +369,15 @@ mod tests {
 
     use super::*;
 
+    /// A request with `name: value`, or without that header when `value` is `None`.
+    fn request_with(name: header::HeaderName, value: Option<&str>) -> HttpRequest {
+        let mut req = TestRequest::default();
+        if let Some(value) = value {
+            req = req.insert_header((name, value));
+        }
+        req.to_http_request()
+    }
+
     #[test]
     fn accept_header_picks_the_response_type() {
         let cases = [
@@ -394,12 +403,8 @@ mod tests {
             (Some("text/html"), None),
         ];
         for (accept, expected) in cases {
-            let mut req = TestRequest::default();
-            if let Some(accept) = accept {
-                req = req.insert_header((header::ACCEPT, accept));
-            }
             assert_eq!(
-                negotiate(&req.to_http_request()).ok(),
+                negotiate(&request_with(header::ACCEPT, accept)).ok(),
                 expected,
                 "case {accept:?}"
             );
@@ -418,12 +423,8 @@ mod tests {
             (None, false),
         ];
         for (content_type, ok) in cases {
-            let mut req = TestRequest::default();
-            if let Some(content_type) = content_type {
-                req = req.insert_header((header::CONTENT_TYPE, content_type));
-            }
             assert_eq!(
-                check_content_type(&req.to_http_request()).is_ok(),
+                check_content_type(&request_with(header::CONTENT_TYPE, content_type)).is_ok(),
                 ok,
                 "case {content_type:?}"
             );

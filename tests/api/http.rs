@@ -9,8 +9,7 @@ use serde_json::{json, Value};
 use crate::helpers::TestApp;
 
 sqlite_tests!(
-    json_is_the_default_response_type,
-    graphql_response_json_is_used_when_accepted,
+    response_type_follows_accept,
     request_errors_are_400_only_under_graphql_response_json,
     field_errors_are_200_with_data,
     unacceptable_accept_is_406,
@@ -50,36 +49,25 @@ async fn read(response: reqwest::Response) -> (StatusCode, String, Value) {
     (status, content_type, body)
 }
 
-async fn json_is_the_default_response_type(app: TestApp) {
-    for accept in [None, Some("*/*"), Some("application/json")] {
+async fn response_type_follows_accept(app: TestApp) {
+    let json = "application/json; charset=utf-8";
+    let graphql_json = "application/graphql-response+json; charset=utf-8";
+    let cases = [
+        (None, json),
+        (Some("*/*"), json),
+        (Some("application/json"), json),
+        (Some(GRAPHQL_RESPONSE_JSON), graphql_json),
+        (
+            Some("application/graphql-response+json, application/json;q=0.9"),
+            graphql_json,
+        ),
+    ];
+    for (accept, expected) in cases {
         let (status, content_type, body) =
             post(&app, accept, json!({ "query": "{ users { totalCount } }" })).await;
         assert_eq!(status, StatusCode::OK, "case {accept:?}");
-        assert_eq!(
-            content_type, "application/json; charset=utf-8",
-            "case {accept:?}"
-        );
+        assert_eq!(content_type, expected, "case {accept:?}");
         assert_eq!(body["data"]["users"]["totalCount"], 0, "case {accept:?}");
-    }
-}
-
-async fn graphql_response_json_is_used_when_accepted(app: TestApp) {
-    for accept in [
-        GRAPHQL_RESPONSE_JSON,
-        "application/graphql-response+json, application/json;q=0.9",
-    ] {
-        let (status, content_type, body) = post(
-            &app,
-            Some(accept),
-            json!({ "query": "{ users { totalCount } }" }),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "case {accept}");
-        assert_eq!(
-            content_type, "application/graphql-response+json; charset=utf-8",
-            "case {accept}"
-        );
-        assert_eq!(body["data"]["users"]["totalCount"], 0, "case {accept}");
     }
 }
 
