@@ -9,4 +9,5 @@ mod database;
 mod errors;
 mod http;
 mod posts;
+mod statement_counts;
 mod users;
