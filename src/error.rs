@@ -4,7 +4,7 @@
 //! `CONFLICT`, `INTERNAL`. Database errors are logged here and never shown to clients.
 
 use async_graphql::ErrorExtensions;
-use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use sea_orm::{DbErr, SqlErr};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
@@ -52,6 +52,18 @@ impl AppError {
         }
     }
 
+    /// Places the field of an input error inside a larger input: `title` within `posts[2].`
+    /// becomes `posts[2].title`. Other errors are returned as they are.
+    pub fn within(self, prefix: &str) -> Self {
+        match self {
+            AppError::InvalidInput { field, message } => AppError::InvalidInput {
+                field: format!("{prefix}{field}"),
+                message,
+            },
+            other => other,
+        }
+    }
+
     /// Classifies a failed write: a unique violation becomes `CONFLICT` on the column it names
     /// (the constraint names used by all three databases contain the column name), anything
     /// else stays a database error.
@@ -91,53 +103,8 @@ impl ErrorExtensions for AppError {
     }
 }
 
-/// Results of resolvers: `AppError` converted with its extensions.
+/// The result of every fallible step below the GraphQL layer.
 pub type AppResult<T> = Result<T, AppError>;
-
-/// Whether the database refused a write only because of other writers: a deadlock victim or a
-/// serialization failure (PostgreSQL 40001/40P01, MySQL 1213), or SQLite still busy after its
-/// timeout. Such a write did nothing and may simply run again.
-pub fn is_transient(err: &DbErr) -> bool {
-    use sea_orm::sqlx;
-    let (DbErr::Exec(RuntimeErr::SqlxError(err)) | DbErr::Query(RuntimeErr::SqlxError(err))) = err
-    else {
-        return false;
-    };
-    let sqlx::Error::Database(err) = err.as_ref() else {
-        return false;
-    };
-    if let Some(mysql) = err.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-        return mysql.number() == 1213;
-    }
-    matches!(
-        err.code().as_deref(),
-        // PostgreSQL serialization failure and deadlock; SQLite BUSY, LOCKED and BUSY_SNAPSHOT.
-        Some("40001" | "40P01" | "5" | "6" | "517")
-    )
-}
-
-/// Attempts a write may get when it is refused for a transient reason (see `is_transient`).
-const WRITE_ATTEMPTS: u32 = 3;
-
-/// Runs `write` (a whole transaction, or one statement) again when the database refused it for
-/// a transient reason, as a client would, so that racing writers get answers, not INTERNAL.
-pub async fn retry_transient<T, F, Fut>(mut write: F) -> AppResult<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = AppResult<T>>,
-{
-    let mut attempt = 1;
-    loop {
-        match write().await {
-            Err(AppError::Database(err)) if attempt < WRITE_ATTEMPTS && is_transient(&err) => {
-                tracing::debug!(error = %err, attempt, "transient write failure; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt))).await;
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -165,6 +132,14 @@ mod tests {
         for (err, code) in cases {
             assert_eq!(err.code(), code, "case {err:?}");
         }
+    }
+
+    #[test]
+    fn input_errors_are_placed_within_a_larger_input() {
+        let err = AppError::invalid("title", "must not be empty").within("posts[2].");
+        assert_eq!(err.to_string(), "posts[2].title: must not be empty");
+        let other = AppError::not_found("User", 1).within("posts[2].");
+        assert_eq!(other.to_string(), "User 1 not found");
     }
 
     #[test]

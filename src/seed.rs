@@ -1,11 +1,14 @@
 //! `blogql seed-demo`: a small demo dataset, so that the playground shows something on the
-//! first run. Idempotent: users that already exist (by email) are left as they are.
+//! first run. It writes like any other writer: values checked by `domain`, rows written by the
+//! `db` functions the API uses, in one transaction through `db::write`. Idempotent: users that
+//! already exist (by email) are left as they are, and existing follow edges too.
 
-use entity::{post, user};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
-};
+use sea_orm::DatabaseConnection;
+
+use crate::db;
+use crate::domain::follow::FollowEdge;
+use crate::domain::user::NewUser;
+use crate::error::AppResult;
 
 struct DemoUser {
     name: &'static str,
@@ -35,42 +38,43 @@ const DEMO_USERS: &[DemoUser] = &[
     },
 ];
 
+/// Who follows whom in the demo, by index in `DEMO_USERS`: John follows admin, so John's feed
+/// shows "The Life of Cactus".
+const DEMO_FOLLOWS: &[(usize, usize)] = &[(1, 0)];
+
 /// Returns how many users were created.
-pub async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<usize> {
-    let txn = db.begin().await?;
-    let mut created = 0;
-    for demo in DEMO_USERS {
-        let exists = user::Entity::find()
-            .filter(user::Column::Email.eq(demo.email))
-            .one(&txn)
-            .await?
-            .is_some();
-        if exists {
-            continue;
-        }
-        let now = crate::db::now();
-        let author = user::ActiveModel {
-            name: Set(demo.name.to_string()),
-            email: Set(demo.email.to_string()),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        for (title, content) in demo.posts {
-            post::ActiveModel {
-                title: Set(title.to_string()),
-                content: Set(content.to_string()),
-                author_id: Set(author.id),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
+pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<usize> {
+    let demo = DEMO_USERS
+        .iter()
+        .map(|user| {
+            let posts = user
+                .posts
+                .iter()
+                .map(|(title, content)| (title.to_string(), content.to_string()))
+                .collect();
+            NewUser::parse(user.name.to_string(), user.email.to_string(), posts)
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    db::write::transaction(db, |txn| {
+        let demo = demo.clone();
+        Box::pin(async move {
+            let mut created = 0;
+            let mut ids = Vec::with_capacity(demo.len());
+            for user in demo {
+                let id = match db::users::find_by_email(txn, &user.email).await? {
+                    Some(existing) => existing.id,
+                    None => {
+                        created += 1;
+                        db::users::create(txn, user).await?.id
+                    }
+                };
+                ids.push(id);
             }
-            .insert(&txn)
-            .await?;
-        }
-        created += 1;
-    }
-    txn.commit().await?;
-    Ok(created)
+            for (follower, followee) in DEMO_FOLLOWS {
+                db::follows::follow(txn, FollowEdge::new(ids[*follower], ids[*followee])?).await?;
+            }
+            Ok(created)
+        })
+    })
+    .await
 }

@@ -7,25 +7,42 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseBackend, Statement};
 
-/// How strings are stored on this database: `None` for SQLite and PostgreSQL, which need
-/// nothing; for MySQL and MariaDB the binary, no-pad collation that compares exactly.
-pub async fn exact_collation(manager: &SchemaManager<'_>) -> Result<Option<&'static str>, DbErr> {
+/// The version string of a MySQL or MariaDB server (`None` on other databases).
+async fn version(manager: &SchemaManager<'_>) -> Result<Option<String>, DbErr> {
     if manager.get_database_backend() != DatabaseBackend::MySql {
         return Ok(None);
     }
-    let version = manager
-        .get_connection()
-        .query_one_raw(Statement::from_string(
-            DatabaseBackend::MySql,
-            "SELECT VERSION()",
-        ))
+    Ok(Some(
+        manager
+            .get_connection()
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::MySql,
+                "SELECT VERSION()",
+            ))
+            .await?
+            .and_then(|row| row.try_get_by_index::<String>(0).ok())
+            .unwrap_or_default(),
+    ))
+}
+
+/// Whether this is MySQL proper (not MariaDB), which refuses a CHECK constraint on a column
+/// that a foreign key with a referential action (ON DELETE CASCADE) uses; MariaDB refuses it
+/// only with ON UPDATE actions.
+pub async fn is_mysql_proper(manager: &SchemaManager<'_>) -> Result<bool, DbErr> {
+    Ok(version(manager)
         .await?
-        .and_then(|row| row.try_get_by_index::<String>(0).ok())
-        .unwrap_or_default();
-    Ok(Some(if version.contains("MariaDB") {
-        "utf8mb4_nopad_bin"
-    } else {
-        "utf8mb4_0900_bin"
+        .is_some_and(|version| !version.contains("MariaDB")))
+}
+
+/// How strings are stored on this database: `None` for SQLite and PostgreSQL, which need
+/// nothing; for MySQL and MariaDB the binary, no-pad collation that compares exactly.
+pub async fn exact_collation(manager: &SchemaManager<'_>) -> Result<Option<&'static str>, DbErr> {
+    Ok(version(manager).await?.map(|version| {
+        if version.contains("MariaDB") {
+            "utf8mb4_nopad_bin"
+        } else {
+            "utf8mb4_0900_bin"
+        }
     }))
 }
 

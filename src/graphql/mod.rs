@@ -1,19 +1,20 @@
-//! The GraphQL API: the schema's roots, and how it is built. Each domain module (`user`, `post`)
-//! owns its types, resolvers and the queries they run; relation fields go through `loaders`.
+//! The GraphQL API: the schema's roots, how it is built, and how a request runs. Each type has
+//! its module (`user`, `post`, `follow`) of thin resolvers; lists are `connection`s, and what a
+//! resolver takes from the request (database, loaders, `mutate`) is in `context`.
 
-pub mod batching;
-pub mod loaders;
-pub mod pagination;
+pub mod connection;
+pub mod context;
+pub mod follow;
 pub mod post;
 pub mod user;
 
 use async_graphql::extensions::Tracing;
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder, ID};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
-use crate::error::{AppError, AppResult};
-use loaders::Loaders;
+use crate::loaders::batching::BatchScheduler;
+use crate::loaders::Loaders;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
@@ -21,7 +22,11 @@ pub struct QueryRoot(user::UserQuery, post::PostQuery);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(user::UserMutation, post::PostMutation);
+pub struct MutationRoot(
+    user::UserMutation,
+    post::PostMutation,
+    follow::FollowMutation,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -35,7 +40,7 @@ pub fn schema_builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscript
 }
 
 /// The schema the server runs: the connection as data, the configured limits, tracing.
-/// Loaders are not here: they are per request (see `http.rs`).
+/// Loaders are not here: they are per request (see `execute`).
 pub fn build_schema(db: DatabaseConnection, settings: &Settings) -> AppSchema {
     schema_builder()
         .data(db)
@@ -45,27 +50,14 @@ pub fn build_schema(db: DatabaseConnection, settings: &Settings) -> AppSchema {
         .finish()
 }
 
-pub(crate) fn database<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
-    ctx.data::<DatabaseConnection>()
-        .map_err(|err| AppError::Internal(err.message))
-}
-
-pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
-    ctx.data::<Loaders>()
-        .map_err(|err| AppError::Internal(err.message))
-}
-
-/// Called after every write: the request's loaders forget what they loaded before it.
-pub(crate) fn forget_loaded(ctx: &Context<'_>) {
-    if let Ok(loaders) = loaders(ctx) {
-        loaders.clear();
-    }
-}
-
-/// Parses a GraphQL `ID` argument into a row id; `field` names the argument in the error.
-pub(crate) fn parse_id(field: &str, id: &ID) -> AppResult<i32> {
-    id.parse::<i32>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| AppError::invalid(field, format!("{:?} is not a valid id", id.as_str())))
+/// Runs one GraphQL request with loaders of its own, whose batches start when the request has
+/// nothing left to do but wait (see `loaders::batching`).
+pub async fn execute(
+    schema: &AppSchema,
+    db: &DatabaseConnection,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let scheduler = BatchScheduler::new();
+    let request = request.data(Loaders::new(db.clone(), &scheduler));
+    scheduler.run(schema.execute(request)).await
 }

@@ -6,9 +6,10 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use blogql::graphql::batching::BatchScheduler;
-use blogql::graphql::loaders::{Loaders, PostsPageKey, MAX_KEYS_PER_STATEMENT};
-use blogql::graphql::pagination::PageArgs;
+use blogql::db::page::PageArgs;
+use blogql::db::posts::PostsByAuthor;
+use blogql::loaders::batching::BatchScheduler;
+use blogql::loaders::{Loaders, PageKey, MAX_KEYS_PER_STATEMENT};
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -107,18 +108,21 @@ async fn long_key_lists_are_split_into_batches(app: TestApp) {
     let scheduler = BatchScheduler::new();
     let loaders = Loaders::new(db, &scheduler);
     let ids = 1..=keys as i32;
-    let page = PageArgs::parse(Some(5), None).expect("page");
+    let args = PageArgs::parse::<PostsByAuthor>(Some(5), None).expect("page arguments");
 
     // Act: every loader, asked for all keys at once.
     let (users, pages, counts) = scheduler
         .run(async {
             futures_util::join!(
                 loaders.user_by_id.load_many(ids.clone()),
-                loaders.posts_by_author_id.load_many(
-                    ids.clone()
-                        .map(|author_id| PostsPageKey { author_id, page })
-                ),
-                loaders.post_count_by_author_id.load_many(ids.clone()),
+                loaders
+                    .posts_by_author
+                    .pages
+                    .load_many(ids.clone().map(|parent| PageKey {
+                        parent,
+                        args: args.clone()
+                    })),
+                loaders.posts_by_author.counts.load_many(ids.clone()),
             )
         })
         .await;

@@ -1,20 +1,18 @@
-//! HTTP routes: `POST`/`GET /graphql`, the playground at `GET /` (see `playground`), and
-//! `GET /health`. The protocol details live in `graphql_over_http`.
-//!
-//! Every GraphQL request gets a fresh set of DataLoaders here, so no batch or cache outlives
-//! its request or is shared between users.
+//! HTTP: the routes `POST`/`GET /graphql`, the playground at `GET /` (`playground`), and
+//! `GET /health` (`health`). The GraphQL-over-HTTP protocol details live in `protocol`; running
+//! the request (with loaders of its own) is `graphql::execute`.
+
+mod health;
+pub mod playground;
+pub mod protocol;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use sea_orm::DatabaseConnection;
-use serde_json::json;
 
-use crate::graphql::batching::BatchScheduler;
-use crate::graphql::loaders::Loaders;
-use crate::graphql::AppSchema;
-use crate::graphql_over_http::{self as protocol, HttpError, ResponseType};
-use crate::playground;
+use crate::graphql::{self, AppSchema};
+use protocol::{HttpError, ResponseType};
 
 /// Largest request body accepted on `POST /graphql`.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -26,7 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(graphql_get))
             .default_service(web::to(method_not_allowed)),
     )
-    .route("/health", web::get().to(health))
+    .route("/health", web::get().to(health::health))
     .configure(playground::routes);
 }
 
@@ -109,11 +107,7 @@ async fn execute(
 ) -> HttpResponse {
     let mut response = match inspection.missing_variables {
         Some(request_error) => request_error,
-        None => {
-            let scheduler = BatchScheduler::new();
-            let request = request.data(Loaders::new(db.clone(), &scheduler));
-            scheduler.run(schema.execute(request)).await
-        }
+        None => graphql::execute(schema, db, request).await,
     };
     protocol::ensure_error_codes(&mut response, inspection.parse_failed);
     let (status, body) = protocol::response_status_and_body(&response, response_type);
@@ -147,16 +141,4 @@ fn error_response(err: &HttpError, response_type: ResponseType) -> HttpResponse 
         .content_type(response_type.content_type())
         .insert_header((header::VARY, "Accept"))
         .json(err.body())
-}
-
-/// 200 when the database answers, 503 when it does not.
-async fn health(db: web::Data<DatabaseConnection>) -> HttpResponse {
-    match db.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok" })),
-        Err(err) => {
-            tracing::warn!(error = %err, "health check: database unreachable");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({ "status": "unavailable", "database": "unreachable" }))
-        }
-    }
 }

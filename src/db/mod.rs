@@ -1,5 +1,18 @@
-//! Database connection and migrations. SQLite gets enforced foreign keys (so cascade works),
-//! a WAL journal and a busy timeout (so concurrent writers wait instead of failing).
+//! Data access. This module connects and migrates; SQLite gets enforced foreign keys (so cascade
+//! works), a WAL journal and a busy timeout (so concurrent writers wait instead of failing).
+//!
+//! Below it: `write` (the one way writes run: a transaction, retried when transient), `page`
+//! (the one page builder: keyset pages, windowed per parent, counts, typed cursors), `by_id`,
+//! and one module per table (`users`, `posts`, `follows`) holding every query on it and the
+//! descriptions of the lists it takes part in. Functions here take `&impl ConnectionTrait`, so
+//! the API, `seed-demo`, a background task or a test can all call them.
+
+pub mod by_id;
+pub mod follows;
+pub mod page;
+pub mod posts;
+pub mod users;
+pub mod write;
 
 use std::time::Duration;
 

@@ -1,0 +1,170 @@
+//! Every query on `posts`, and the lists of posts: all posts, and a user's posts.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use entity::post;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Set, SqlErr,
+};
+
+use crate::db::by_id::HasId;
+use crate::db::page::{KeyKind, List, ListDef, ListOrder, Parent, SortKey};
+use crate::domain::post::{NewPost, PostChanges};
+use crate::error::{AppError, AppResult};
+
+impl HasId for post::Entity {
+    fn id_column() -> post::Column {
+        post::Column::Id
+    }
+
+    fn id_of(post: &post::Model) -> i32 {
+        post.id
+    }
+}
+
+fn oldest_first() -> ListOrder {
+    ListOrder {
+        name: "ID_ASC",
+        keys: vec![SortKey::ascending(
+            (post::Entity, post::Column::Id),
+            KeyKind::Id,
+        )],
+    }
+}
+
+/// `Query.posts`: every post, oldest first.
+pub struct AllPosts;
+
+impl List for AllPosts {
+    type Entity = post::Entity;
+
+    fn def() -> &'static ListDef {
+        static DEF: LazyLock<ListDef> = LazyLock::new(|| ListDef {
+            name: "posts",
+            parent: None,
+            order: oldest_first(),
+        });
+        &DEF
+    }
+}
+
+/// `User.posts`: a user's posts, oldest first; the parent is the author.
+pub struct PostsByAuthor;
+
+impl List for PostsByAuthor {
+    type Entity = post::Entity;
+
+    fn def() -> &'static ListDef {
+        static DEF: LazyLock<ListDef> = LazyLock::new(|| ListDef {
+            name: "User.posts",
+            parent: Some(Parent::column((post::Entity, post::Column::AuthorId))),
+            order: oldest_first(),
+        });
+        &DEF
+    }
+}
+
+/// Inserts `posts` for `author_id`, all created at `now`.
+pub async fn insert_many(
+    db: &impl ConnectionTrait,
+    author_id: i32,
+    posts: Vec<NewPost>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if posts.is_empty() {
+        return Ok(());
+    }
+    let rows = posts.into_iter().map(|post| post::ActiveModel {
+        title: Set(post.title.into_inner()),
+        content: Set(post.content),
+        author_id: Set(author_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    });
+    post::Entity::insert_many(rows)
+        .exec(db)
+        .await
+        .map_err(|err| write_error(err, author_id))?;
+    Ok(())
+}
+
+/// Writes a new post for `author_id` (who must exist).
+pub async fn create(
+    db: &impl ConnectionTrait,
+    author_id: i32,
+    new: NewPost,
+) -> AppResult<post::Model> {
+    let now = crate::db::now();
+    post::ActiveModel {
+        title: Set(new.title.into_inner()),
+        content: Set(new.content),
+        author_id: Set(author_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|err| write_error(err, author_id))
+}
+
+/// Changes a post; in a transaction, the row stays locked until the commit, so that the read,
+/// the change and (on MySQL) the read back are one.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: i32,
+    changes: PostChanges,
+) -> AppResult<post::Model> {
+    let existing = post::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("Post", id))?;
+    let mut author_id = existing.author_id;
+    let mut post: post::ActiveModel = existing.into();
+    if let Some(title) = changes.title {
+        post.title = Set(title.into_inner());
+    }
+    if let Some(content) = changes.content {
+        post.content = Set(content);
+    }
+    if let Some(new_author) = changes.author_id {
+        author_id = new_author;
+        post.author_id = Set(new_author);
+    }
+    post.updated_at = Set(crate::db::now());
+    post.update(db).await.map_err(|err| match err {
+        // Deleted between our read and our write (SQLite has no row locks).
+        DbErr::RecordNotUpdated => AppError::not_found("Post", id),
+        err => write_error(err, author_id),
+    })
+}
+
+/// Deletes a post.
+pub async fn delete(db: &impl ConnectionTrait, id: i32) -> AppResult<()> {
+    let deleted = post::Entity::delete_by_id(id).exec(db).await?;
+    if deleted.rows_affected == 0 {
+        return Err(AppError::not_found("Post", id));
+    }
+    Ok(())
+}
+
+/// Deletes every post of `author_id`; returns how many there were.
+pub async fn delete_by_author(db: &impl ConnectionTrait, author_id: i32) -> AppResult<u64> {
+    Ok(post::Entity::delete_many()
+        .filter(post::Column::AuthorId.eq(author_id))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// A post's only foreign key is its author: a violation means that user does not exist.
+fn write_error(err: DbErr, author_id: i32) -> AppError {
+    match err.sql_err() {
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => AppError::not_found("User", author_id),
+        _ => AppError::from_write(err, "post", &["title"]),
+    }
+}

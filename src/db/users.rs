@@ -1,0 +1,143 @@
+//! Every query on `users`, and the root list of users.
+
+use std::sync::LazyLock;
+
+use entity::user;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Set,
+};
+
+use crate::db::by_id::HasId;
+use crate::db::page::{KeyKind, List, ListDef, ListOrder, SortKey};
+use crate::db::{follows, posts};
+use crate::domain::user::{Email, NewUser, UserChanges};
+use crate::error::{AppError, AppResult};
+
+impl HasId for user::Entity {
+    fn id_column() -> user::Column {
+        user::Column::Id
+    }
+
+    fn id_of(user: &user::Model) -> i32 {
+        user.id
+    }
+}
+
+/// `Query.users`: every user, oldest first.
+pub struct AllUsers;
+
+impl List for AllUsers {
+    type Entity = user::Entity;
+
+    fn def() -> &'static ListDef {
+        static DEF: LazyLock<ListDef> = LazyLock::new(|| ListDef {
+            name: "users",
+            parent: None,
+            order: ListOrder {
+                name: "ID_ASC",
+                keys: vec![SortKey::ascending(
+                    (user::Entity, user::Column::Id),
+                    KeyKind::Id,
+                )],
+            },
+        });
+        &DEF
+    }
+}
+
+/// The user with this email, if any.
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?)
+}
+
+/// Writes a new user and their posts; run it in a transaction, so that all of it is written or
+/// none.
+pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> AppResult<user::Model> {
+    let now = crate::db::now();
+    let user = user::ActiveModel {
+        name: Set(new.name.into_inner()),
+        email: Set(new.email.into_inner()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|err| AppError::from_write(err, "user", &["email"]))?;
+    posts::insert_many(db, user.id, new.posts, now).await?;
+    Ok(user)
+}
+
+/// Changes a user; in a transaction, the row stays locked until the commit, so that the read,
+/// the change and (on MySQL) the read back are one.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: i32,
+    changes: UserChanges,
+) -> AppResult<user::Model> {
+    let mut user: user::ActiveModel = user::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("User", id))?
+        .into();
+    if let Some(name) = changes.name {
+        user.name = Set(name.into_inner());
+    }
+    if let Some(email) = changes.email {
+        user.email = Set(email.into_inner());
+    }
+    user.update(db).await.map_err(|err| match err {
+        // Deleted between our read and our write (SQLite has no row locks).
+        DbErr::RecordNotUpdated => AppError::not_found("User", id),
+        err => AppError::from_write(err, "user", &["email"]),
+    })
+}
+
+/// What went with a deleted user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeletedUser {
+    pub deleted_post_count: u64,
+    pub deleted_follow_count: u64,
+}
+
+/// Deletes a user, their posts and their follow edges (both ways); run it in a transaction, so
+/// that the counts are exact and nothing is half-deleted.
+pub async fn delete(db: &impl ConnectionTrait, id: i32) -> AppResult<DeletedUser> {
+    // PostgreSQL and MySQL: lock the user first, so that no post or follow edge can be added to
+    // them between the deletes (a new row's foreign key check waits on this lock), and the
+    // counts are exact. SQLite has no row locks and needs none: its first write takes the
+    // database's write lock, while a read first would make this deferred transaction fail, not
+    // wait, if another writer committed in between.
+    if db.get_database_backend() != DbBackend::Sqlite {
+        let locked: Option<i32> = user::Entity::find_by_id(id)
+            .select_only()
+            .column(user::Column::Id)
+            .lock_exclusive()
+            .into_tuple()
+            .one(db)
+            .await?;
+        if locked.is_none() {
+            return Err(AppError::not_found("User", id));
+        }
+    }
+    // Posts and edges would go with the user by ON DELETE CASCADE anyway; deleting them first
+    // is how we learn how many there were.
+    let deleted_follow_count = follows::delete_all_of(db, id).await?;
+    let deleted_post_count = posts::delete_by_author(db, id).await?;
+    let deleted = user::Entity::delete_by_id(id).exec(db).await?;
+    if deleted.rows_affected == 0 {
+        // The caller's transaction rolls the other deletes back.
+        return Err(AppError::not_found("User", id));
+    }
+    Ok(DeletedUser {
+        deleted_post_count,
+        deleted_follow_count,
+    })
+}

@@ -1,0 +1,209 @@
+//! Relay-style cursor connections, one generic type for every list: `edges { cursor node }`,
+//! `nodes`, `pageInfo`, and a `totalCount` that is only counted when selected. The two ways to
+//! fill one, `root_connection` and `relation_connection`, are all a list field's resolver
+//! calls; pages come from the one page builder (`db::page`), directly for a root list and
+//! through the relation's loaders for a relation.
+
+use std::borrow::Cow;
+
+use async_graphql::{Context, Object, OutputType, ResultExt, SimpleObject, TypeName};
+use sea_orm::FromQueryResult;
+
+use crate::db::by_id::HasId;
+use crate::db::page::{
+    count_all, load_page, Cursor, List, Page, PageArgs, Row, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+};
+use crate::error::AppError;
+use crate::graphql::context::{database, loaders};
+use crate::loaders::{Primed, RelationLoaders};
+
+/// A type that can stand in a connection: a GraphQL object wrapping one row.
+pub trait Node: OutputType + Clone + Send + Sync + 'static {
+    /// The GraphQL name; the connection is `<NAME>Connection`.
+    const NAME: &'static str;
+    type Row;
+    fn from_row(row: Self::Row) -> Self;
+}
+
+/// The cost of a page for `--max-complexity`: its fields count once per node it may hold, so
+/// `users(first: 100) { posts(first: 100) { ... } }` costs what it returns, not its text length.
+pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let nodes = first.map_or(DEFAULT_PAGE_SIZE, |first| {
+        first.clamp(1, MAX_PAGE_SIZE as i32) as u64
+    });
+    (nodes as usize).saturating_mul(child_complexity.max(1))
+}
+
+/// A page of the root list `L`, with its count when `totalCount` is selected. Its rows prime
+/// their by-id cache.
+pub async fn root_connection<L, N>(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<Connection<N>>
+where
+    L: List,
+    L::Entity: HasId + Primed,
+    Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
+    N: Node<Row = Row<L>>,
+{
+    let args = PageArgs::parse::<L>(first, after.as_deref()).extend()?;
+    let db = database(ctx).extend()?;
+    let (page, total_count) = futures_util::join!(load_page::<L>(db, &args), async {
+        if wants_total_count(ctx) {
+            count_all::<L>(db).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    });
+    let page = page.extend()?;
+    prime::<L::Entity>(ctx, &page.rows).await;
+    Ok(Connection::new(page, total_count.extend()?))
+}
+
+/// `parent`'s page of the relation whose loaders are `relation`, with its count when
+/// `totalCount` is selected; batched with every other parent's. Its rows prime their by-id
+/// cache.
+pub async fn relation_connection<L, N>(
+    ctx: &Context<'_>,
+    relation: &RelationLoaders<L>,
+    parent: i32,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<Connection<N>>
+where
+    L: List,
+    L::Entity: HasId + Primed,
+    Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
+    N: Node<Row = Row<L>>,
+{
+    let args = PageArgs::parse::<L>(first, after.as_deref()).extend()?;
+    let (page, total_count) = relation
+        .page(parent, args, wants_total_count(ctx))
+        .await
+        .extend()?;
+    prime::<L::Entity>(ctx, &page.rows).await;
+    // The loader's page is shared by whoever asked for it; this connection takes a copy.
+    Ok(Connection::new(Page::clone(&page), total_count))
+}
+
+/// Whether the connection being resolved selects `totalCount` (also through fragments).
+fn wants_total_count(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
+
+/// Puts rows in hand into their by-id cache, for tables worth it (`Primed`).
+async fn prime<E: HasId + Primed>(ctx: &Context<'_>, rows: &[E::Model])
+where
+    E::Model: Clone + Send + Sync + 'static,
+{
+    let Ok(loaders) = loaders(ctx) else {
+        return;
+    };
+    if let Some(by_id) = E::by_id(loaders) {
+        by_id
+            .feed_many(rows.iter().map(|row| (E::id_of(row), row.clone())))
+            .await;
+    }
+}
+
+pub struct Connection<N> {
+    nodes: Vec<N>,
+    cursors: Vec<Cursor>,
+    has_next_page: bool,
+    has_previous_page: bool,
+    /// Counted when the request selects `totalCount` (see `wants_total_count`).
+    total_count: Option<u64>,
+}
+
+impl<N: Node> Connection<N> {
+    fn new(page: Page<N::Row>, total_count: Option<u64>) -> Self {
+        Connection {
+            nodes: page.rows.into_iter().map(N::from_row).collect(),
+            cursors: page.cursors,
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+            total_count,
+        }
+    }
+}
+
+impl<N: Node> TypeName for Connection<N> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Connection", N::NAME).into()
+    }
+}
+
+#[Object(name_type)]
+impl<N: Node> Connection<N> {
+    /// The page, with each node's cursor.
+    async fn edges(&self) -> Vec<Edge<N>> {
+        self.nodes
+            .iter()
+            .zip(&self.cursors)
+            .map(|(node, cursor)| Edge {
+                node: node.clone(),
+                cursor: cursor.clone(),
+            })
+            .collect()
+    }
+
+    /// The page's nodes, for clients that need no cursors.
+    async fn nodes(&self) -> &[N] {
+        &self.nodes
+    }
+
+    /// Where this page stands in the whole list.
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+            start_cursor: self.cursors.first().map(Cursor::encode),
+            end_cursor: self.cursors.last().map(Cursor::encode),
+        }
+    }
+
+    /// How many items the whole list holds, across all pages.
+    async fn total_count(&self) -> async_graphql::Result<u64> {
+        // Always counted when selected: look-ahead sees through aliases and fragments.
+        self.total_count
+            .ok_or_else(|| AppError::Internal("totalCount was not counted".into()))
+            .extend()
+    }
+}
+
+pub struct Edge<N> {
+    node: N,
+    cursor: Cursor,
+}
+
+impl<N: Node> TypeName for Edge<N> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Edge", N::NAME).into()
+    }
+}
+
+#[Object(name_type)]
+impl<N: Node> Edge<N> {
+    /// Opaque position of this node; pass it as `after` to get the nodes that follow.
+    async fn cursor(&self) -> String {
+        self.cursor.encode()
+    }
+
+    async fn node(&self) -> &N {
+        &self.node
+    }
+}
+
+/// Relay's page information.
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    /// Whether more nodes follow this page.
+    has_next_page: bool,
+    /// Whether nodes precede this page (true when the page started after a cursor).
+    has_previous_page: bool,
+    /// Cursor of the first node of the page, if any.
+    start_cursor: Option<String>,
+    /// Cursor of the last node of the page; pass it as `after` for the next page.
+    end_cursor: Option<String>,
+}

@@ -1,0 +1,100 @@
+//! The follow mutations: a user follows or unfollows another. The follow lists themselves
+//! (`User.followers`, `User.following`, `User.feed`) are fields of `User`.
+
+use async_graphql::{Context, InputObject, Object, ResultExt, SimpleObject, ID};
+
+use crate::db;
+use crate::db::follows::EdgeWrite;
+use crate::domain::follow::FollowEdge;
+use crate::error::AppResult;
+use crate::graphql::context::{mutate, parse_id};
+use crate::graphql::user::User;
+
+/// An edge of the follow graph: `followerId` follows `followeeId`.
+#[derive(InputObject)]
+pub struct FollowUserInput {
+    /// The user who follows.
+    pub follower_id: ID,
+    /// The user to follow; not the follower themselves.
+    pub followee_id: ID,
+}
+
+/// An edge of the follow graph to remove.
+#[derive(InputObject)]
+pub struct UnfollowUserInput {
+    /// The user who stops following.
+    pub follower_id: ID,
+    /// The user to stop following.
+    pub followee_id: ID,
+}
+
+/// The answer to `followUser`.
+#[derive(SimpleObject)]
+pub struct FollowUserPayload {
+    pub follower: User,
+    pub followee: User,
+    /// True when this request made the edge; false when the follower already followed the
+    /// followee (following twice is not an error).
+    pub created: bool,
+}
+
+/// The answer to `unfollowUser`.
+#[derive(SimpleObject)]
+pub struct UnfollowUserPayload {
+    pub follower: User,
+    pub followee: User,
+    /// True when this request removed the edge; false when there was none (not an error).
+    pub removed: bool,
+}
+
+#[derive(Default)]
+pub struct FollowMutation;
+
+#[Object]
+impl FollowMutation {
+    /// Makes `followerId` follow `followeeId`. Both users must exist; a user cannot follow
+    /// themselves.
+    async fn follow_user(
+        &self,
+        ctx: &Context<'_>,
+        input: FollowUserInput,
+    ) -> async_graphql::Result<FollowUserPayload> {
+        let edge = parse_edge(&input.follower_id, &input.followee_id).extend()?;
+        let EdgeWrite {
+            follower,
+            followee,
+            changed,
+        } = mutate(ctx, |txn| Box::pin(db::follows::follow(txn, edge))).await?;
+        Ok(FollowUserPayload {
+            follower: User(follower),
+            followee: User(followee),
+            created: changed,
+        })
+    }
+
+    /// Makes `followerId` stop following `followeeId`. Both users must exist.
+    async fn unfollow_user(
+        &self,
+        ctx: &Context<'_>,
+        input: UnfollowUserInput,
+    ) -> async_graphql::Result<UnfollowUserPayload> {
+        let edge = parse_edge(&input.follower_id, &input.followee_id).extend()?;
+        let EdgeWrite {
+            follower,
+            followee,
+            changed,
+        } = mutate(ctx, |txn| Box::pin(db::follows::unfollow(txn, edge))).await?;
+        Ok(UnfollowUserPayload {
+            follower: User(follower),
+            followee: User(followee),
+            removed: changed,
+        })
+    }
+}
+
+fn parse_edge(follower_id: &ID, followee_id: &ID) -> AppResult<FollowEdge> {
+    FollowEdge::new(
+        parse_id("followerId", follower_id)?,
+        parse_id("followeeId", followee_id)?,
+    )
+}

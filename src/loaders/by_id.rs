@@ -1,0 +1,46 @@
+//! Rows by id, for any table with an integer id: `user(id:)`, `post(id:)`, `Post.author`.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+use async_graphql::dataloader::Loader;
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+use crate::db::by_id::{find_by_ids, HasId};
+use crate::error::AppError;
+use crate::loaders::{log_batch_error, MAX_KEYS_PER_STATEMENT};
+
+pub struct ByIdLoader<E> {
+    db: DatabaseConnection,
+    table: PhantomData<fn() -> E>,
+}
+
+impl<E> ByIdLoader<E> {
+    pub fn new(db: DatabaseConnection) -> Self {
+        ByIdLoader {
+            db,
+            table: PhantomData,
+        }
+    }
+}
+
+impl<E> Loader<i32> for ByIdLoader<E>
+where
+    E: HasId,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    type Value = <E as EntityTrait>::Model;
+    type Error = AppError;
+
+    #[tracing::instrument(name = "ByIdLoader", skip_all, fields(table = E::default().table_name(), keys = keys.len()))]
+    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, E::Model>, AppError> {
+        let mut found = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {
+            let rows = find_by_ids::<E>(&self.db, chunk)
+                .await
+                .map_err(log_batch_error)?;
+            found.extend(rows.into_iter().map(|row| (E::id_of(&row), row)));
+        }
+        Ok(found)
+    }
+}

@@ -1,0 +1,150 @@
+//! The loaders of a relation, generic over its `db::page::List` description: pages by parent
+//! and counts by parent. `RelationLoaders` pairs them, so a field asking for a page and its
+//! count asks for both in the same batch window.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use sea_orm::{DatabaseConnection, FromQueryResult};
+
+use crate::db::page::{count_by_parent, load_pages, List, Page, PageArgs, Row};
+use crate::error::{AppError, AppResult};
+use crate::loaders::batching::BatchScheduler;
+use crate::loaders::{cached, log_batch_error, MAX_KEYS_PER_STATEMENT};
+
+/// One parent's page: the key carries the page arguments, so that all the parents of a list,
+/// which ask for the same page, share one statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    pub parent: i32,
+    pub args: PageArgs,
+}
+
+/// Pages of the relation `L`, by parent.
+pub struct PageByParentLoader<L> {
+    db: DatabaseConnection,
+    list: PhantomData<fn() -> L>,
+}
+
+impl<L: List> Loader<PageKey> for PageByParentLoader<L>
+where
+    Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
+{
+    /// Shared, not copied, by every resolver that waits on it.
+    type Value = Arc<Page<Row<L>>>;
+    type Error = AppError;
+
+    #[tracing::instrument(name = "PageByParentLoader", skip_all, fields(list = L::def().name, keys = keys.len()))]
+    async fn load(&self, keys: &[PageKey]) -> Result<HashMap<PageKey, Self::Value>, AppError> {
+        // Parents of one list share the page arguments; group by them so each group is one
+        // statement.
+        let mut by_args: HashMap<&PageArgs, Vec<i32>> = HashMap::new();
+        for key in keys {
+            by_args.entry(&key.args).or_default().push(key.parent);
+        }
+        let mut pages = HashMap::with_capacity(keys.len());
+        for (args, parents) in by_args {
+            for chunk in parents.chunks(MAX_KEYS_PER_STATEMENT) {
+                let loaded = load_pages::<L>(&self.db, chunk, args)
+                    .await
+                    .map_err(log_batch_error)?;
+                pages.extend(loaded.into_iter().map(|(parent, page)| {
+                    let key = PageKey {
+                        parent,
+                        args: args.clone(),
+                    };
+                    (key, Arc::new(page))
+                }));
+            }
+        }
+        Ok(pages)
+    }
+}
+
+/// Row counts of the relation `L`, by parent.
+pub struct CountByParentLoader<L> {
+    db: DatabaseConnection,
+    list: PhantomData<fn() -> L>,
+}
+
+impl<L: List> Loader<i32> for CountByParentLoader<L> {
+    type Value = u64;
+    type Error = AppError;
+
+    #[tracing::instrument(name = "CountByParentLoader", skip_all, fields(list = L::def().name, keys = keys.len()))]
+    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, u64>, AppError> {
+        let mut counts = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {
+            counts.extend(
+                count_by_parent::<L>(&self.db, chunk)
+                    .await
+                    .map_err(log_batch_error)?,
+            );
+        }
+        Ok(counts)
+    }
+}
+
+/// The loaders of one relation.
+pub struct RelationLoaders<L> {
+    pub pages: DataLoader<PageByParentLoader<L>, HashMapCache>,
+    pub counts: DataLoader<CountByParentLoader<L>, HashMapCache>,
+}
+
+impl<L: List> RelationLoaders<L>
+where
+    Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
+{
+    pub fn new(db: &DatabaseConnection, scheduler: &BatchScheduler) -> Self {
+        RelationLoaders {
+            pages: cached(
+                PageByParentLoader {
+                    db: db.clone(),
+                    list: PhantomData,
+                },
+                scheduler,
+            ),
+            counts: cached(
+                CountByParentLoader {
+                    db: db.clone(),
+                    list: PhantomData,
+                },
+                scheduler,
+            ),
+        }
+    }
+
+    /// `parent`'s page, and with `with_count` its total count. Asked for together, both land in
+    /// the same batch window, so the statement count never depends on which answers first.
+    pub async fn page(
+        &self,
+        parent: i32,
+        args: PageArgs,
+        with_count: bool,
+    ) -> AppResult<(Arc<Page<Row<L>>>, Option<u64>)> {
+        let key = PageKey { parent, args };
+        let (page, count) = futures_util::join!(self.pages.load_one(key), async {
+            if with_count {
+                self.count(parent).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        });
+        let page = page?.ok_or_else(|| {
+            AppError::Internal(format!("no page of {} for {parent}", L::def().name))
+        })?;
+        Ok((page, count?))
+    }
+
+    /// How many rows `parent` has in this relation.
+    pub async fn count(&self, parent: i32) -> AppResult<u64> {
+        Ok(self.counts.load_one(parent).await?.unwrap_or(0))
+    }
+
+    pub fn clear(&self) {
+        self.pages.clear::<PageKey>();
+        self.counts.clear::<i32>();
+    }
+}
