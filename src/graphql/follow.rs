@@ -8,7 +8,7 @@ use crate::db::follows::EdgeWrite;
 use crate::domain::follow::FollowEdge;
 use crate::error::AppResult;
 use crate::graphql::context::{mutate, parse_id};
-use crate::graphql::user::User;
+use crate::graphql::objects::User;
 
 /// An edge of the follow graph: `followerId` follows `followeeId`.
 #[derive(InputObject)]

@@ -1,10 +1,12 @@
-//! The GraphQL API: the schema's roots, how it is built, and how a request runs. Each type has
-//! its module (`user`, `post`, `follow`) of thin resolvers; lists are `connection`s, and what a
-//! resolver takes from the request (database, loaders, `mutate`) is in `context`.
+//! The GraphQL API: the schema's roots, how it is built, and how a request runs. The object
+//! types (`User`, `Post`) are in `objects`; the queries and mutations that start from them in
+//! `user`, `post` and `follow`; lists are `connection`s, and what a resolver takes from the
+//! request (database, loaders, `mutate`) is in `context`.
 
 pub mod connection;
 pub mod context;
 pub mod follow;
+pub mod objects;
 pub mod post;
 pub mod user;
 

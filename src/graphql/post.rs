@@ -1,73 +1,14 @@
-//! The `Post` type, the post queries and mutations. `Post.author` is answered by the user-by-id
-//! loader, never by a query per post.
+//! The post queries and mutations. Resolvers are thin: they parse arguments, then call a
+//! loader, the connection helpers or `mutate` with a `db::posts` function.
 
 use async_graphql::{Context, InputObject, Object, ResultExt, SimpleObject, ID};
-use chrono::{DateTime, Utc};
-use entity::post;
 
 use crate::db;
 use crate::db::posts::AllPosts;
 use crate::domain::post::{NewPost, PostChanges, Title};
-use crate::error::AppError;
-use crate::graphql::connection::{page_complexity, root_connection, Connection, Node};
+use crate::graphql::connection::{page_complexity, root_connection, Connection};
 use crate::graphql::context::{loaders, mutate, parse_id};
-use crate::graphql::user::User;
-
-/// A blog post. It always has an author.
-#[derive(Clone)]
-pub struct Post(pub post::Model);
-
-impl Node for Post {
-    const NAME: &'static str = "Post";
-    type Row = post::Model;
-
-    fn from_row(row: post::Model) -> Self {
-        Post(row)
-    }
-}
-
-#[Object]
-impl Post {
-    async fn id(&self) -> ID {
-        ID::from(self.0.id)
-    }
-
-    /// Unique across all posts.
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-
-    async fn content(&self) -> &str {
-        &self.0.content
-    }
-
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-
-    /// Who wrote the post. Batched: one statement for all the posts of a response, none when
-    /// the author was already loaded.
-    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
-        let author_id = self.0.author_id;
-        let author = loaders(ctx)
-            .extend()?
-            .user_by_id
-            .load_one(author_id)
-            .await
-            .extend()?
-            // The foreign key makes this impossible; if it happens, it is our bug, not the
-            // client's.
-            .ok_or_else(|| {
-                AppError::Internal(format!("post {} has no author {author_id}", self.0.id))
-            })
-            .extend()?;
-        Ok(User(author))
-    }
-}
+use crate::graphql::objects::Post;
 
 #[derive(Default)]
 pub struct PostQuery;

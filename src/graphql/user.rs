@@ -1,130 +1,14 @@
-//! The `User` type, the user queries and mutations. Resolvers are thin: they parse arguments,
-//! then call a loader, the connection helpers or `mutate` with a `db::users` function.
+//! The user queries and mutations. Resolvers are thin: they parse arguments, then call a
+//! loader, the connection helpers or `mutate` with a `db::users` function.
 
 use async_graphql::{Context, InputObject, Object, ResultExt, SimpleObject, ID};
-use chrono::{DateTime, Utc};
-use entity::user;
 
 use crate::db;
 use crate::db::users::AllUsers;
 use crate::domain::user::{NewUser, UserChanges};
-use crate::graphql::connection::{
-    page_complexity, relation_connection, root_connection, Connection, Node,
-};
+use crate::graphql::connection::{page_complexity, root_connection, Connection};
 use crate::graphql::context::{loaders, mutate, parse_id};
-use crate::graphql::post::Post;
-
-/// A person who writes posts and follows other people.
-#[derive(Clone)]
-pub struct User(pub user::Model);
-
-impl Node for User {
-    const NAME: &'static str = "User";
-    type Row = user::Model;
-
-    fn from_row(row: user::Model) -> Self {
-        User(row)
-    }
-}
-
-#[Object]
-impl User {
-    async fn id(&self) -> ID {
-        ID::from(self.0.id)
-    }
-
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// Unique across users; stored in lower case.
-    async fn email(&self) -> &str {
-        &self.0.email
-    }
-
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-
-    /// This user's posts, oldest first. Batched: one statement for all the users of a page.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
-    async fn posts(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
-        #[graphql(
-            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
-        )]
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<Post>> {
-        let relation = &loaders(ctx).extend()?.posts_by_author;
-        relation_connection(ctx, relation, self.0.id, first, after).await
-    }
-
-    /// How many posts this user has written. Batched like `posts`.
-    async fn post_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        let relation = &loaders(ctx).extend()?.posts_by_author;
-        relation.count(self.0.id).await.extend()
-    }
-
-    /// The users who follow this user, newest follow first. Batched like `posts`.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
-    async fn followers(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
-        #[graphql(
-            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
-        )]
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<User>> {
-        let relation = &loaders(ctx).extend()?.followers;
-        relation_connection(ctx, relation, self.0.id, first, after).await
-    }
-
-    /// How many users follow this user. Batched like `posts`.
-    async fn follower_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        let relation = &loaders(ctx).extend()?.followers;
-        relation.count(self.0.id).await.extend()
-    }
-
-    /// The users this user follows, newest follow first. Batched like `posts`.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
-    async fn following(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
-        #[graphql(
-            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
-        )]
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<User>> {
-        let relation = &loaders(ctx).extend()?.following;
-        relation_connection(ctx, relation, self.0.id, first, after).await
-    }
-
-    /// How many users this user follows. Batched like `posts`.
-    async fn following_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        let relation = &loaders(ctx).extend()?.following;
-        relation.count(self.0.id).await.extend()
-    }
-
-    /// The posts of the users this user follows, newest first. One statement for the feeds of
-    /// all the users of a page.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
-    async fn feed(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
-        #[graphql(
-            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
-        )]
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<Post>> {
-        let relation = &loaders(ctx).extend()?.feed;
-        relation_connection(ctx, relation, self.0.id, first, after).await
-    }
-}
+use crate::graphql::objects::User;
 
 #[derive(Default)]
 pub struct UserQuery;

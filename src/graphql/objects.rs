@@ -1,0 +1,181 @@
+//! The object types of the API, `User` and `Post`, and the fields that lead from one to the
+//! other. They form one graph (a user's posts, a post's author, a user's followers), so they
+//! live together; the roots that start from them and the writes are in `user`, `post` and
+//! `follow`. Every relation field is thin: it names the relation's loaders and lets
+//! `connection` build the page, batched with every other parent's.
+
+use async_graphql::{Context, Object, ResultExt, ID};
+use chrono::{DateTime, Utc};
+use entity::{post, user};
+
+use crate::error::AppError;
+use crate::graphql::connection::{page_complexity, relation_connection, Connection, Node};
+use crate::graphql::context::loaders;
+
+/// A person who writes posts and follows other people.
+#[derive(Clone)]
+pub struct User(pub user::Model);
+
+impl Node for User {
+    const NAME: &'static str = "User";
+    type Row = user::Model;
+
+    fn from_row(row: user::Model) -> Self {
+        User(row)
+    }
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID::from(self.0.id)
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Unique across users; stored in lower case.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// This user's posts, oldest first. Batched: one statement for all the users of a page.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn posts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
+        #[graphql(
+            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
+        )]
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<Post>> {
+        let relation = &loaders(ctx).extend()?.posts_by_author;
+        relation_connection(ctx, relation, self.0.id, first, after).await
+    }
+
+    /// How many posts this user has written. Batched like `posts`.
+    async fn post_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        let relation = &loaders(ctx).extend()?.posts_by_author;
+        relation.count(self.0.id).await.extend()
+    }
+
+    /// The users who follow this user, newest follow first. Batched like `posts`.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn followers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
+        #[graphql(
+            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
+        )]
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<User>> {
+        let relation = &loaders(ctx).extend()?.followers;
+        relation_connection(ctx, relation, self.0.id, first, after).await
+    }
+
+    /// How many users follow this user. Batched like `posts`.
+    async fn follower_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        let relation = &loaders(ctx).extend()?.followers;
+        relation.count(self.0.id).await.extend()
+    }
+
+    /// The users this user follows, newest follow first. Batched like `posts`.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn following(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
+        #[graphql(
+            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
+        )]
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<User>> {
+        let relation = &loaders(ctx).extend()?.following;
+        relation_connection(ctx, relation, self.0.id, first, after).await
+    }
+
+    /// How many users this user follows. Batched like `posts`.
+    async fn following_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        let relation = &loaders(ctx).extend()?.following;
+        relation.count(self.0.id).await.extend()
+    }
+
+    /// The posts of the users this user follows, newest first. One statement for the feeds of
+    /// all the users of a page.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn feed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
+        #[graphql(
+            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
+        )]
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<Post>> {
+        let relation = &loaders(ctx).extend()?.feed;
+        relation_connection(ctx, relation, self.0.id, first, after).await
+    }
+}
+
+/// A blog post. It always has an author.
+#[derive(Clone)]
+pub struct Post(pub post::Model);
+
+impl Node for Post {
+    const NAME: &'static str = "Post";
+    type Row = post::Model;
+
+    fn from_row(row: post::Model) -> Self {
+        Post(row)
+    }
+}
+
+#[Object]
+impl Post {
+    async fn id(&self) -> ID {
+        ID::from(self.0.id)
+    }
+
+    /// Unique across all posts.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn content(&self) -> &str {
+        &self.0.content
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// Who wrote the post. Batched: one statement for all the posts of a response, none when
+    /// the author was already loaded.
+    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        let author_id = self.0.author_id;
+        let author = loaders(ctx)
+            .extend()?
+            .user_by_id
+            .load_one(author_id)
+            .await
+            .extend()?
+            // The foreign key makes this impossible; if it happens, it is our bug, not the
+            // client's.
+            .ok_or_else(|| {
+                AppError::Internal(format!("post {} has no author {author_id}", self.0.id))
+            })
+            .extend()?;
+        Ok(User(author))
+    }
+}
