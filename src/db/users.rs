@@ -4,8 +4,8 @@ use std::sync::LazyLock;
 
 use entity::user;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Set,
 };
 
 use crate::db::by_id::HasId;
@@ -107,25 +107,21 @@ pub struct DeletedUser {
     pub deleted_follow_count: u64,
 }
 
-/// Deletes a user, their posts and their follow edges (both ways); run it in a transaction, so
-/// that the counts are exact and nothing is half-deleted.
+/// Deletes a user, their posts and their follow edges (both ways); run it in a `db::write`
+/// transaction, so that the counts are exact and nothing is half-deleted.
 pub async fn delete(db: &impl ConnectionTrait, id: i32) -> AppResult<DeletedUser> {
-    // PostgreSQL and MySQL: lock the user first, so that no post or follow edge can be added to
-    // them between the deletes (a new row's foreign key check waits on this lock), and the
-    // counts are exact. SQLite has no row locks and needs none: its first write takes the
-    // database's write lock, while a read first would make this deferred transaction fail, not
-    // wait, if another writer committed in between.
-    if db.get_database_backend() != DbBackend::Sqlite {
-        let locked: Option<i32> = user::Entity::find_by_id(id)
-            .select_only()
-            .column(user::Column::Id)
-            .lock_exclusive()
-            .into_tuple()
-            .one(db)
-            .await?;
-        if locked.is_none() {
-            return Err(AppError::not_found("User", id));
-        }
+    // Lock the user first, so that no post or follow edge can be added to them between the
+    // deletes (a new row's foreign key check waits on this lock) and the counts are exact.
+    // SQLite has no row locks and needs none: a `db::write` transaction holds its write lock.
+    let locked: Option<i32> = user::Entity::find_by_id(id)
+        .select_only()
+        .column(user::Column::Id)
+        .lock_exclusive()
+        .into_tuple()
+        .one(db)
+        .await?;
+    if locked.is_none() {
+        return Err(AppError::not_found("User", id));
     }
     // Posts and edges would go with the user by ON DELETE CASCADE anyway; deleting them first
     // is how we learn how many there were.

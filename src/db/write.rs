@@ -6,12 +6,25 @@
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr, TransactionTrait};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 
 use crate::error::{AppError, AppResult};
 
 /// Attempts a write may get when it is refused for a transient reason (see `is_transient`).
 const WRITE_ATTEMPTS: u32 = 3;
+
+/// On SQLite, a write transaction takes the database's write lock when it begins (`BEGIN
+/// IMMEDIATE`), waiting up to the busy timeout for it. A deferred one that reads first and then
+/// writes fails at once, without waiting, when another writer got in between: under a few
+/// concurrent writers that exhausts the retries. The other databases ignore the mode.
+const WRITE_TRANSACTION: TransactionOptions = TransactionOptions {
+    isolation_level: None,
+    access_mode: None,
+    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+};
 
 /// Runs `write` in a transaction and commits it. A write refused for a transient reason (a
 /// deadlock victim, SQLite still busy) did nothing, and runs again in a new transaction, up to
@@ -24,7 +37,7 @@ where
     let mut attempt = 1;
     loop {
         let result = async {
-            let txn = db.begin().await?;
+            let txn = db.begin_with_options(WRITE_TRANSACTION).await?;
             // Dropped without a commit on error: the transaction rolls back.
             let value = write(&txn).await?;
             txn.commit().await?;

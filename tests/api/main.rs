@@ -7,6 +7,7 @@ mod helpers;
 mod batching;
 mod database;
 mod errors;
+mod follows;
 mod http;
 mod posts;
 mod statement_counts;
