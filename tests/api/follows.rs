@@ -104,7 +104,7 @@ async fn concurrent_follows_of_one_edge_make_it_once(app: TestApp) {
 
     // Act: sixteen requests make the same edge at once.
     let bodies = futures_util::future::join_all(
-        (0..8).map(|_| app.graphql(FOLLOW, json!({ "follower": ann, "followee": bob }))),
+        (0..16).map(|_| app.graphql(FOLLOW, json!({ "follower": ann, "followee": bob }))),
     )
     .await;
 
