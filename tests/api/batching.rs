@@ -17,6 +17,9 @@ use crate::statement_counts::assert_statement_counts;
 
 backend_tests!(
     nested_pages_cost_the_same_for_5_and_50_users,
+    follow_graph_pages_cost_the_same_for_5_and_50_users,
+    feeds_of_a_page_of_users_are_one_statement,
+    follow_pages_prime_the_user_cache,
     canonical_operations_keep_their_statement_counts,
     long_key_lists_are_split_into_batches,
 );
@@ -55,6 +58,96 @@ async fn nested_pages_cost_the_same_for_5_and_50_users(app: TestApp) {
     }
 }
 
+const FOLLOW_GRAPH: &str = "query($n: Int!) { users(first: $n) { nodes { followers(first: 5) { totalCount nodes { name following(first: 5) { nodes { name posts(first: 2) { nodes { title } } } } } } } } }";
+
+async fn follow_graph_pages_cost_the_same_for_5_and_50_users(app: TestApp) {
+    // Arrange: 50 users with 3 posts each; each follows the next 6, so each has 6 followers.
+    let users = app.seed(50, 3).await;
+    app.follow_ring(&users, 6).await;
+
+    // Act
+    let five = count_statements(&app, FOLLOW_GRAPH, json!({ "n": 5 })).await;
+    let fifty = count_statements(&app, FOLLOW_GRAPH, json!({ "n": 50 })).await;
+
+    // Assert: users, follower pages, follower counts, following pages, post pages.
+    assert_eq!(five, fifty, "the statement count grew with the rows");
+    assert_eq!(fifty, 5);
+    let data = app.data(FOLLOW_GRAPH, json!({ "n": 50 })).await;
+    let first = &data["users"]["nodes"][0]["followers"];
+    assert_eq!(first["totalCount"], 6);
+    // User 0 is followed by users 44..49, newest follow first: user 49 followed last.
+    let names: Vec<&str> = first["nodes"]
+        .as_array()
+        .expect("followers")
+        .iter()
+        .map(|node| node["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        ["User 49", "User 48", "User 47", "User 46", "User 45"]
+    );
+    let following = &first["nodes"][0]["following"]["nodes"];
+    assert_eq!(
+        following[0]["name"], "User 5",
+        "user 49 followed user 5 last"
+    );
+    assert_eq!(
+        following[0]["posts"]["nodes"],
+        json!([{ "title": "Post 0 of user 5" }, { "title": "Post 1 of user 5" }])
+    );
+}
+
+const FEEDS: &str =
+    "query($n: Int!) { users(first: $n) { nodes { feed(first: 3) { nodes { title } } } } }";
+
+async fn feeds_of_a_page_of_users_are_one_statement(app: TestApp) {
+    // Arrange: 50 users with 3 posts each, each following the next 2.
+    let users = app.seed(50, 3).await;
+    app.follow_ring(&users, 2).await;
+
+    // Act
+    let five = count_statements(&app, FEEDS, json!({ "n": 5 })).await;
+    let fifty = count_statements(&app, FEEDS, json!({ "n": 50 })).await;
+
+    // Assert: one statement for the users, one for all their feeds.
+    assert_eq!((five, fifty), (2, 2));
+    let data = app.data(FEEDS, json!({ "n": 50 })).await;
+    // User 0 follows users 1 and 2, whose posts were written in that order: newest first.
+    assert_eq!(
+        data["users"]["nodes"][0]["feed"]["nodes"],
+        json!([
+            { "title": "Post 2 of user 2" },
+            { "title": "Post 1 of user 2" },
+            { "title": "Post 0 of user 2" },
+        ])
+    );
+    assert_eq!(
+        data["users"]["nodes"][49]["feed"]["nodes"],
+        json!([
+            { "title": "Post 2 of user 1" },
+            { "title": "Post 1 of user 1" },
+            { "title": "Post 0 of user 1" },
+        ]),
+        "user 49 follows users 0 and 1"
+    );
+}
+
+async fn follow_pages_prime_the_user_cache(app: TestApp) {
+    // Arrange
+    let users = app.seed(20, 2).await;
+    app.follow_ring(&users, 3).await;
+    let query = "{ users(first: 20) { nodes { followers(first: 3) { nodes { posts(first: 2) { nodes { author { name } } } } } } } }";
+
+    // Act
+    let statements = count_statements(&app, query, json!({})).await;
+
+    // Assert: users, follower pages, their post pages; the authors are the followers in hand.
+    assert_eq!(statements, 3);
+    let data = app.data(query, json!({})).await;
+    let follower = &data["users"]["nodes"][0]["followers"]["nodes"][0];
+    assert_eq!(follower["posts"]["nodes"][0]["author"]["name"], "User 19");
+}
+
 /// Operations whose statement counts are pinned, with what each should cost and why.
 const CANONICAL_OPERATIONS: &[(&str, &str)] = &[
     (
@@ -80,11 +173,24 @@ const CANONICAL_OPERATIONS: &[(&str, &str)] = &[
         "the README's example",
         "{ users(first: 10) { totalCount pageInfo { hasNextPage endCursor } nodes { id name postCount posts(first: 5) { totalCount nodes { title author { name } } } } } }",
     ),
+    (
+        "users, followers, whom they follow, and their posts",
+        "{ users(first: 20) { nodes { followers(first: 5) { totalCount nodes { name following(first: 5) { nodes { name posts(first: 2) { nodes { title } } } } } } } } }",
+    ),
+    (
+        "users with follower and following counts",
+        "{ users(first: 20) { nodes { followerCount followingCount } } }",
+    ),
+    (
+        "users' feeds with the posts' authors",
+        "{ users(first: 20) { nodes { feed(first: 3) { totalCount nodes { title author { name } } } } } }",
+    ),
 ];
 
 async fn canonical_operations_keep_their_statement_counts(app: TestApp) {
-    // Arrange
-    app.seed(20, 4).await;
+    // Arrange: each user follows the next 3.
+    let users = app.seed(20, 4).await;
+    app.follow_ring(&users, 3).await;
 
     // Act
     let mut counts = Vec::new();

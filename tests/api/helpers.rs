@@ -292,6 +292,38 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Makes each of `users` follow the `each` users after it (wrapping around), written
+    /// directly through the test's own connection, one follow a millisecond apart, in order:
+    /// `users[i]` follows `users[i + 1]` first. Returns how many edges were written.
+    pub async fn follow_ring(&self, users: &[String], each: usize) -> usize {
+        use sea_orm::{EntityTrait, Set};
+        let start = blogql::db::now() - chrono::Duration::hours(1);
+        let ids: Vec<i32> = users
+            .iter()
+            .map(|id| id.parse().expect("a numeric id"))
+            .collect();
+        let mut edges = Vec::new();
+        for (i, follower) in ids.iter().enumerate() {
+            for step in 1..=each {
+                let followee = ids[(i + step) % ids.len()];
+                let at = start + chrono::Duration::milliseconds(edges.len() as i64);
+                edges.push(entity::follow::ActiveModel {
+                    follower_id: Set(*follower),
+                    followee_id: Set(followee),
+                    created_at: Set(at),
+                });
+            }
+        }
+        let written = edges.len();
+        entity::follow::Entity::insert_many(edges)
+            .exec(&self.db)
+            .await
+            .expect("write the follow edges");
+        written
+    }
+}
+
 pub fn id_of(value: &Value) -> String {
     value["id"]
         .as_str()

@@ -13,8 +13,9 @@ use crate::helpers::Backend;
 
 const HEADER: &str = "\
 # Statements per request for canonical operations, one column per database.
-# Data: 20 users with 4 posts each. Written by tests/api/batching.rs; a change here is an
-# N+1 regression unless it was meant (then: UPDATE_EXPECT=1 cargo test --test api).
+# Data: 20 users with 4 posts each, each user following the next 3. Written by
+# tests/api/batching.rs; a change here is an N+1 regression unless it was meant (then:
+# UPDATE_EXPECT=1 cargo test --test api).
 ";
 
 const BACKENDS: [Backend; 3] = [Backend::Sqlite, Backend::Postgres, Backend::MariaDb];
