@@ -5,4 +5,5 @@
 
 pub mod follow;
 pub mod post;
+pub mod text;
 pub mod user;

@@ -1,5 +1,6 @@
 //! A post's title, and a new post.
 
+use crate::domain::text::storable;
 use crate::error::{AppError, AppResult};
 
 const TITLE_MAX_CHARS: usize = 250;
@@ -11,6 +12,7 @@ pub struct Title(String);
 
 impl Title {
     pub fn parse(title: String) -> AppResult<Self> {
+        let title = storable("title", title)?;
         if title.trim().is_empty() {
             return Err(AppError::invalid("title", "must not be empty"));
         }
@@ -39,7 +41,7 @@ impl NewPost {
     pub fn parse(title: String, content: String) -> AppResult<Self> {
         Ok(NewPost {
             title: Title::parse(title)?,
-            content,
+            content: storable("content", content)?,
         })
     }
 
@@ -66,6 +68,22 @@ pub struct PostChanges {
     pub title: Option<Title>,
     pub content: Option<String>,
     pub author_id: Option<i32>,
+}
+
+impl PostChanges {
+    pub fn parse(
+        title: Option<String>,
+        content: Option<String>,
+        author_id: Option<i32>,
+    ) -> AppResult<Self> {
+        Ok(PostChanges {
+            title: title.map(Title::parse).transpose()?,
+            content: content
+                .map(|content| storable("content", content))
+                .transpose()?,
+            author_id,
+        })
+    }
 }
 
 #[cfg(test)]

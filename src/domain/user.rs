@@ -1,6 +1,7 @@
 //! A user's name and email, and a new user with their first posts.
 
 use crate::domain::post::NewPost;
+use crate::domain::text::storable;
 use crate::error::{AppError, AppResult};
 
 const NAME_MAX_CHARS: usize = 1000;
@@ -14,6 +15,7 @@ pub struct UserName(String);
 
 impl UserName {
     pub fn parse(name: String) -> AppResult<Self> {
+        let name = storable("name", name)?;
         if name.trim().is_empty() {
             return Err(AppError::invalid("name", "must not be empty"));
         }
@@ -41,7 +43,7 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(email: String) -> AppResult<Self> {
-        let email = email.trim().to_lowercase();
+        let email = storable("email", email)?.trim().to_lowercase();
         if email.chars().count() > EMAIL_MAX_CHARS {
             return Err(AppError::invalid(
                 "email",

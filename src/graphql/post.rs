@@ -5,7 +5,7 @@ use async_graphql::{Context, InputObject, Object, ResultExt, SimpleObject, ID};
 
 use crate::db;
 use crate::db::posts::AllPosts;
-use crate::domain::post::{NewPost, PostChanges, Title};
+use crate::domain::post::{NewPost, PostChanges};
 use crate::graphql::connection::{page_complexity, root_connection, Connection};
 use crate::graphql::context::{loaders, mutate, parse_id};
 use crate::graphql::objects::Post;
@@ -91,15 +91,12 @@ impl PostMutation {
         input: UpdatePostInput,
     ) -> async_graphql::Result<Post> {
         let id = parse_id("id", &id).extend()?;
-        let changes = PostChanges {
-            title: input.title.map(Title::parse).transpose().extend()?,
-            content: input.content,
-            author_id: input
-                .author_id
-                .map(|author_id| parse_id("authorId", &author_id))
-                .transpose()
-                .extend()?,
-        };
+        let author_id = input
+            .author_id
+            .map(|author_id| parse_id("authorId", &author_id))
+            .transpose()
+            .extend()?;
+        let changes = PostChanges::parse(input.title, input.content, author_id).extend()?;
         let post = mutate(ctx, |txn| {
             Box::pin(db::posts::update(txn, id, changes.clone()))
         })

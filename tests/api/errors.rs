@@ -11,6 +11,7 @@ backend_tests!(
     bad_input_is_rejected_with_the_field,
     duplicates_are_conflicts_naming_the_field,
     database_failures_are_internal_and_leak_nothing,
+    text_no_database_can_store_is_bad_user_input_everywhere,
 );
 
 /// Runs each `(case, query, code, field)` and asserts the first error's code and, if given,
@@ -183,4 +184,80 @@ async fn database_failures_are_internal_and_leak_nothing(app: TestApp) {
             );
         }
     }
+}
+
+async fn text_no_database_can_store_is_bad_user_input_everywhere(app: TestApp) {
+    // Arrange: PostgreSQL cannot store NUL in text; SQLite and MariaDB could.
+    let author = app.create_user("Nul", "nul@example.com").await;
+    let post = app.create_post(&author, "Clean").await;
+    let nul = "a\u{0}b";
+    let cases = [
+        (
+            "createUser name",
+            "mutation($t: String!) { createUser(input: { name: $t, email: \"x@example.com\" }) { id } }",
+            "name",
+        ),
+        (
+            "createUser email",
+            "mutation($t: String!) { createUser(input: { name: \"x\", email: $t }) { id } }",
+            "email",
+        ),
+        (
+            "createUser nested content",
+            "mutation($t: String!) { createUser(input: { name: \"x\", email: \"x@example.com\", posts: [{ title: \"ok\", content: $t }] }) { id } }",
+            "posts[0].content",
+        ),
+        (
+            "createPost title",
+            "mutation($t: String!, $a: ID!) { createPost(input: { authorId: $a, title: $t, content: \"\" }) { id } }",
+            "title",
+        ),
+        (
+            "createPost content",
+            "mutation($t: String!, $a: ID!) { createPost(input: { authorId: $a, title: \"t\", content: $t }) { id } }",
+            "content",
+        ),
+        (
+            "updatePost content",
+            "mutation($t: String!, $p: ID!) { updatePost(id: $p, input: { content: $t }) { id } }",
+            "content",
+        ),
+        (
+            "updateUser name",
+            "mutation($t: String!, $a: ID!) { updateUser(id: $a, input: { name: $t }) { id } }",
+            "name",
+        ),
+    ];
+
+    for (case, query, field) in cases {
+        // Act
+        let mut variables = json!({ "t": nul });
+        if query.contains("$a") {
+            variables["a"] = json!(author);
+        }
+        if query.contains("$p") {
+            variables["p"] = json!(post);
+        }
+        let body = app.graphql(query, variables).await;
+
+        // Assert
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "case {case}: {body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["field"], field,
+            "case {case}"
+        );
+    }
+    let data = app
+        .data(
+            "{ users { totalCount nodes { name } } posts { totalCount nodes { title content } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data,
+        json!({
+            "users": { "totalCount": 1, "nodes": [{ "name": "Nul" }] },
+            "posts": { "totalCount": 1, "nodes": [{ "title": "Clean", "content": "Some content" }] },
+        })
+    );
 }
