@@ -302,9 +302,16 @@ pub fn ensure_error_codes(response: &mut async_graphql::Response, parse_failed: 
     }
     for error in response.errors.iter_mut().filter(|error| !has_code(error)) {
         let code = if !error.path.is_empty() {
-            // Our resolvers always set a code; a field error without one is an argument value
-            // async-graphql could not coerce.
-            "BAD_USER_INPUT"
+            // Our resolvers always set a code. A field error without one is either an argument
+            // value async-graphql could not coerce (the client's fault) or a bug of ours, which
+            // the client must not be told is their fault.
+            if is_input_coercion_error(&error.message) {
+                "BAD_USER_INPUT"
+            } else {
+                tracing::error!(error = %error.message, path = ?error.path, "field error without a code");
+                error.message = "internal error".into();
+                "INTERNAL"
+            }
         } else if parse_failed {
             error.message = one_line_parse_error(&error.message);
             "GRAPHQL_PARSE_FAILED"
@@ -316,6 +323,13 @@ pub fn ensure_error_codes(response: &mut async_graphql::Response, parse_failed: 
             .get_or_insert_with(Default::default)
             .set("code", code);
     }
+}
+
+/// Whether a field error is async-graphql failing to coerce an argument value to its input type:
+/// its `InputValueError` messages start with one of these (see `InputValueError::expected_type`
+/// and `custom`).
+fn is_input_coercion_error(message: &str) -> bool {
+    message.starts_with("Expected input type \"") || message.starts_with("Failed to parse \"")
 }
 
 /// "syntax error at 1:10: expected selection" from the parser's multi-line report
@@ -428,6 +442,44 @@ mod tests {
                 ok,
                 "case {content_type:?}"
             );
+        }
+    }
+
+    #[test]
+    fn only_coercion_errors_without_a_code_are_the_clients_fault() {
+        let field_error = |message: &str| {
+            let mut error = ServerError::new(message, None);
+            error.path = vec![async_graphql::PathSegment::Field("users".into())];
+            let mut response = async_graphql::Response::from_errors(vec![error]);
+            ensure_error_codes(&mut response, false);
+            let extensions = response.errors[0].extensions.clone().unwrap_or_default();
+            (
+                extensions.get("code").cloned(),
+                response.errors[0].message.clone(),
+            )
+        };
+        let cases = [
+            (
+                r#"Failed to parse "Int": invalid type: string "ten""#,
+                "BAD_USER_INPUT",
+            ),
+            (
+                r#"Expected input type "Int", found "ten"."#,
+                "BAD_USER_INPUT",
+            ),
+            ("Data `Loaders` does not exist.", "INTERNAL"),
+            ("connection refused (os error 111)", "INTERNAL"),
+        ];
+        for (message, code) in cases {
+            let (got, shown) = field_error(message);
+            assert_eq!(
+                got,
+                Some(async_graphql::Value::from(code)),
+                "case {message}"
+            );
+            if code == "INTERNAL" {
+                assert_eq!(shown, "internal error", "case {message}: nothing leaks");
+            }
         }
     }
 
