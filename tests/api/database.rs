@@ -6,7 +6,10 @@ use serde_json::json;
 
 use crate::helpers::TestApp;
 
-backend_tests!(concurrent_writers_all_succeed);
+backend_tests!(
+    concurrent_writers_all_succeed,
+    concurrent_updates_of_one_row_all_succeed,
+);
 
 async fn concurrent_writers_all_succeed(app: TestApp) {
     // Arrange
@@ -27,6 +30,46 @@ async fn concurrent_writers_all_succeed(app: TestApp) {
     }
     let data = app.data("{ posts { totalCount } }", json!({})).await;
     assert_eq!(data["posts"]["totalCount"], 20);
+}
+
+async fn concurrent_updates_of_one_row_all_succeed(app: TestApp) {
+    // Arrange: updates read the row, then write it; on SQLite a transaction that read first
+    // could not wait for the write lock and failed.
+    let author = app.create_user("Busy", "busy@example.com").await;
+    let post = app.create_post(&author, "Contended").await;
+
+    // Act: 16 post updates and 16 user updates at once.
+    let post_updates = (0..16).map(|n| {
+        app.graphql(
+            "mutation($id: ID!, $content: String!) { updatePost(id: $id, input: { content: $content }) { content } }",
+            json!({ "id": post, "content": format!("version {n}") }),
+        )
+    });
+    let user_updates = (0..16).map(|n| {
+        app.graphql(
+            "mutation($id: ID!, $name: String!) { updateUser(id: $id, input: { name: $name }) { name } }",
+            json!({ "id": author, "name": format!("Busy {n}") }),
+        )
+    });
+    let (posts, users) = tokio::join!(
+        futures_util::future::join_all(post_updates),
+        futures_util::future::join_all(user_updates)
+    );
+
+    // Assert: every update landed; the row holds one of them.
+    for body in posts.iter().chain(&users) {
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+    let data = app
+        .data(
+            "query($id: ID!) { post(id: $id) { content author { name } } }",
+            json!({ "id": post }),
+        )
+        .await;
+    let content = data["post"]["content"].as_str().expect("content");
+    assert!(content.starts_with("version "), "{content}");
+    let name = data["post"]["author"]["name"].as_str().expect("name");
+    assert!(name.starts_with("Busy "), "{name}");
 }
 
 #[tokio::test]
