@@ -183,3 +183,33 @@ fn unreachable_database_is_a_clear_error() {
     );
     assert!(!stderr.contains("secret"), "the password leaked: {stderr}");
 }
+
+#[test]
+fn start_up_errors_never_print_the_database_password() {
+    let urls = [
+        ("does not parse", "postgres://u:s3cret@[bad/db"),
+        ("unknown scheme", "foo://u:s3cret@h/db"),
+        ("bad port", "mysql://u:s3cret@h:notaport/db"),
+        (
+            "unreachable",
+            "postgres://u:s3cret@127.0.0.1:1/db?password=s3cret",
+        ),
+    ];
+    for (case, url) in urls {
+        // Act
+        let output = blogql(url)
+            .args(["--bind", "127.0.0.1:0", "--connect-timeout", "1"])
+            .output()
+            .expect("run blogql");
+
+        // Assert
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!output.status.success(), "case {case}: {printed}");
+        assert!(printed.contains("cannot connect"), "case {case}: {printed}");
+        assert!(!printed.contains("s3cret"), "case {case}: {printed}");
+    }
+}

@@ -40,9 +40,15 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
         });
-    Database::connect(options)
-        .await
-        .with_context(|| format!("cannot connect to {}", redact(&settings.url)))
+    // SeaORM's errors quote the URL as given, password included, when it cannot parse it or
+    // knows no driver for it: only a scrubbed copy of the message leaves here.
+    Database::connect(options).await.map_err(|err| {
+        anyhow::anyhow!(
+            "cannot connect to {}: {}",
+            redact(&settings.url),
+            scrub(&err.to_string(), &settings.url)
+        )
+    })
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
@@ -79,6 +85,37 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// `text` with the URL and every password in it replaced by their redacted forms.
+fn scrub(text: &str, url: &str) -> String {
+    let mut text = text.replace(url, &redact(url));
+    for password in passwords(url) {
+        text = text.replace(&password, "***");
+    }
+    text
+}
+
+/// The passwords a URL carries: in its user info, or as a `password=` parameter.
+fn passwords(url: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if let (Some(scheme_end), Some(at)) = (url.find("://"), url.rfind('@')) {
+        if let Some((_, password)) = url
+            .get(scheme_end + 3..at)
+            .and_then(|userinfo| userinfo.split_once(':'))
+        {
+            found.push(password.to_string());
+        }
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        found.extend(query.split('&').filter_map(|param| {
+            let (name, value) = param.split_once('=')?;
+            name.eq_ignore_ascii_case("password")
+                .then(|| value.to_string())
+        }));
+    }
+    found.retain(|password| !password.is_empty());
+    found
+}
+
 fn redact_userinfo(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
@@ -96,7 +133,7 @@ fn redact_userinfo(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{redact, scrub};
 
     #[test]
     fn redact_hides_passwords_only() {
@@ -112,5 +149,15 @@ mod tests {
         for (url, expected) in cases {
             assert_eq!(redact(url), expected, "case {url}");
         }
+    }
+
+    #[test]
+    fn scrub_removes_the_url_and_its_passwords_from_messages() {
+        let url = "postgres://u:s3cret@[bad/db?password=other";
+        let message = format!("The connection string '{url}' cannot be parsed (s3cret, other).");
+        let scrubbed = scrub(&message, url);
+        assert!(!scrubbed.contains("s3cret"), "{scrubbed}");
+        assert!(!scrubbed.contains("other"), "{scrubbed}");
+        assert!(scrubbed.contains("postgres://u:***@[bad/db"), "{scrubbed}");
     }
 }
