@@ -11,7 +11,7 @@ use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
-use crate::graphql::build_schema;
+use crate::graphql::Api;
 use crate::{db, http};
 
 /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
@@ -37,20 +37,22 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         // Built once, outside the per-worker closure: every worker shares it.
-        let schema = web::Data::new(build_schema(db.clone(), settings));
+        let api = web::Data::new(Api::new(db.clone(), settings));
         let db_for_close = db.clone();
         let db = web::Data::new(db);
+        let exposure = settings.exposure.clone();
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(http::cors(&exposure.cors_origins))
                 .wrap(Compress::default())
                 // Path only: a GET's query string carries variables (emails, say).
                 .wrap(
                     Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
                         .custom_request_replace("method", |req| req.method().to_string()),
                 )
-                .app_data(schema.clone())
+                .app_data(api.clone())
                 .app_data(db.clone())
-                .configure(http::routes)
+                .configure(|cfg| http::routes(cfg, &exposure))
         })
         // actix stops at once on SIGINT; Ctrl-C should be as graceful as SIGTERM, so we listen
         // ourselves (`stop_on_shutdown_signals`).

@@ -5,6 +5,7 @@
 
 pub mod connection;
 pub mod context;
+pub mod document;
 pub mod follow;
 pub mod objects;
 pub mod post;
@@ -17,6 +18,7 @@ use sea_orm::DatabaseConnection;
 use crate::config::Settings;
 use crate::loaders::batching::BatchScheduler;
 use crate::loaders::Loaders;
+use document::DocumentLimits;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
@@ -41,25 +43,49 @@ pub fn schema_builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscript
     )
 }
 
-/// The schema the server runs: the connection as data, the configured limits, tracing.
-/// Loaders are not here: they are per request (see `execute`).
-pub fn build_schema(db: DatabaseConnection, settings: &Settings) -> AppSchema {
-    schema_builder()
-        .data(db)
-        .limit_depth(settings.max_depth)
-        .limit_complexity(settings.max_complexity)
-        .extension(Tracing)
-        .finish()
+/// The API as the server runs it: the schema with its limits and extensions, the database,
+/// and the checks every request passes before the schema sees it.
+pub struct Api {
+    schema: AppSchema,
+    db: DatabaseConnection,
+    document_limits: DocumentLimits,
 }
 
-/// Runs one GraphQL request with loaders of its own, whose batches start when the request has
-/// nothing left to do but wait (see `loaders::batching`).
-pub async fn execute(
-    schema: &AppSchema,
-    db: &DatabaseConnection,
-    request: async_graphql::Request,
-) -> async_graphql::Response {
-    let scheduler = BatchScheduler::new();
-    let request = request.data(Loaders::new(db.clone(), &scheduler));
-    scheduler.run(schema.execute(request)).await
+impl Api {
+    pub fn new(db: DatabaseConnection, settings: &Settings) -> Self {
+        let mut builder = schema_builder()
+            .data(db.clone())
+            .limit_depth(settings.limits.max_depth)
+            .limit_complexity(settings.limits.max_complexity)
+            .extension(Tracing);
+        if !settings.exposure.introspection {
+            builder = builder.disable_introspection();
+        }
+        Api {
+            schema: builder.finish(),
+            db,
+            document_limits: DocumentLimits::from_settings(settings),
+        }
+    }
+
+    /// Runs one GraphQL request with loaders of its own, whose batches start when the request
+    /// has nothing left to do but wait (see `loaders::batching`). A document over the limits
+    /// is refused before anything else walks it.
+    pub async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
+        let operation_name = request.operation_name.take();
+        let checked = match request.parsed_query() {
+            Ok(document) => {
+                document::check(document, operation_name.as_deref(), &self.document_limits)
+            }
+            // The executor reports a document that does not parse.
+            Err(_) => Ok(()),
+        };
+        request.operation_name = operation_name;
+        if let Err(refusal) = checked {
+            return async_graphql::Response::from_errors(vec![refusal.into_server_error()]);
+        }
+        let scheduler = BatchScheduler::new();
+        let request = request.data(Loaders::new(self.db.clone(), &scheduler));
+        scheduler.run(self.schema.execute(request)).await
+    }
 }

@@ -1,36 +1,55 @@
 //! HTTP: the routes `POST`/`GET /graphql`, the playground at `GET /` (`playground`), and
 //! `GET /health` (`health`). The GraphQL-over-HTTP protocol details live in `protocol`; running
-//! the request (with loaders of its own) is `graphql::execute`.
+//! the request (with loaders of its own) is `graphql::Api::execute`.
 
 mod health;
 pub mod playground;
 pub mod protocol;
 
+use actix_cors::Cors;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use sea_orm::DatabaseConnection;
 
-use crate::graphql::{self, AppSchema};
+use crate::config::ExposureSettings;
+use crate::graphql::Api;
 use protocol::{HttpError, ResponseType};
 
 /// Largest request body accepted on `POST /graphql`.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut web::ServiceConfig, exposure: &ExposureSettings) {
     cfg.service(
         web::resource("/graphql")
             .route(web::post().to(graphql_post))
             .route(web::get().to(graphql_get))
             .default_service(web::to(method_not_allowed)),
     )
-    .route("/health", web::get().to(health::health))
-    .configure(playground::routes);
+    .route("/health", web::get().to(health::health));
+    if exposure.playground {
+        cfg.configure(playground::routes);
+    }
+}
+
+/// Cross-origin access for browsers: only `origins` (and the server's own origin, which needs
+/// no CORS) may call the API from a page. Requests from other origins still run (CORS protects
+/// browsers' users, not the server), but their responses carry no `Access-Control-Allow-*`
+/// headers, so a browser withholds them from the calling page.
+pub fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([header::CONTENT_TYPE, header::ACCEPT, header::AUTHORIZATION])
+        .max_age(3600);
+    for origin in origins.iter().map(|origin| origin.trim()) {
+        if !origin.is_empty() {
+            cors = cors.allowed_origin(origin);
+        }
+    }
+    cors
 }
 
 async fn graphql_post(
-    schema: web::Data<AppSchema>,
-    db: web::Data<DatabaseConnection>,
+    api: web::Data<Api>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
@@ -49,17 +68,13 @@ async fn graphql_post(
     match request {
         Ok(mut request) => {
             let inspection = protocol::inspect(&mut request);
-            execute(&schema, &db, request, inspection, response_type).await
+            execute(&api, request, inspection, response_type).await
         }
         Err(err) => error_response(&err, response_type),
     }
 }
 
-async fn graphql_get(
-    schema: web::Data<AppSchema>,
-    db: web::Data<DatabaseConnection>,
-    req: HttpRequest,
-) -> HttpResponse {
+async fn graphql_get(api: web::Data<Api>, req: HttpRequest) -> HttpResponse {
     let response_type = match protocol::negotiate(&req) {
         Ok(response_type) => response_type,
         Err(err) => return error_response(&err, ResponseType::Json),
@@ -82,7 +97,7 @@ async fn graphql_get(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&schema, &db, request, inspection, response_type).await
+    execute(&api, request, inspection, response_type).await
 }
 
 async fn method_not_allowed() -> HttpResponse {
@@ -99,15 +114,14 @@ async fn method_not_allowed() -> HttpResponse {
 }
 
 async fn execute(
-    schema: &AppSchema,
-    db: &DatabaseConnection,
+    api: &Api,
     request: async_graphql::Request,
     inspection: protocol::Inspection,
     response_type: ResponseType,
 ) -> HttpResponse {
     let mut response = match inspection.missing_variables {
         Some(request_error) => request_error,
-        None => graphql::execute(schema, db, request).await,
+        None => api.execute(request).await,
     };
     protocol::ensure_error_codes(&mut response, inspection.parse_failed);
     let (status, body) = protocol::response_status_and_body(&response, response_type);

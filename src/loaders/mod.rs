@@ -1,5 +1,5 @@
 //! The DataLoaders behind every relation field and every lookup by id. A fresh `Loaders` is made
-//! for each GraphQL request (see `graphql::execute`), so batches and caches are never shared
+//! for each GraphQL request (see `graphql::Api::execute`), so batches and caches are never shared
 //! between requests or users.
 //!
 //! Each loader turns all the keys gathered while a request runs one level into one statement

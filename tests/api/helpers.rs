@@ -140,6 +140,14 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// `spawn_app` with settings changed by `configure` (production switches, limits...).
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     LazyLock::force(&TRACING);
     let database = TestDatabase::create(backend).await?;
 
@@ -148,6 +156,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     settings.workers = 1;
     settings.database.url = database.url.clone();
     settings.database.max_connections = 5;
+    configure(&mut settings);
 
     let mut db = blogql::db::connect(&settings.database)
         .await
@@ -211,6 +220,11 @@ impl TestApp {
         let body = self.graphql(query, variables).await;
         assert!(body.get("errors").is_none(), "unexpected errors: {body}");
         body["data"].clone()
+    }
+
+    /// The HTTP client the helpers use, for requests they do not cover.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
