@@ -25,13 +25,19 @@ pub trait Node: OutputType + Clone + Send + Sync + 'static {
     fn from_row(row: Self::Row) -> Self;
 }
 
-/// The cost of a page for `--max-complexity`: its fields count once per node it may hold, so
-/// `users(first: 100) { posts(first: 100) { ... } }` costs what it returns, not its text length.
+/// What a list field costs for `--max-complexity` on top of its nodes, like any field. Its
+/// statements are batched across parents, so a nested list costs little more than its nodes.
+pub const LIST_COST: usize = 1;
+
+/// The cost of a page for `--max-complexity`: `LIST_COST`, plus the fields under `nodes` and
+/// `edges` once per node the page may hold, so `users(first: 100) { posts(first: 100) { ... } }`
+/// costs what it may return, not its text length. `totalCount` and `pageInfo` cost nothing
+/// inside (`LIST_COST` stands for their statement): they are not multiplied by the page size.
 pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
     let nodes = first.map_or(DEFAULT_PAGE_SIZE, |first| {
-        first.clamp(1, MAX_PAGE_SIZE as i32) as u64
+        first.clamp(0, MAX_PAGE_SIZE as i32) as u64
     });
-    (nodes as usize).saturating_mul(child_complexity.max(1))
+    LIST_COST.saturating_add((nodes as usize).saturating_mul(child_complexity))
 }
 
 /// A page of the root list `L`, with its count when `totalCount` is selected. Its rows prime
@@ -154,6 +160,7 @@ impl<N: Node> Connection<N> {
     }
 
     /// Where this page stands in the whole list.
+    #[graphql(complexity = 0)]
     async fn page_info(&self) -> PageInfo {
         PageInfo {
             has_next_page: self.has_next_page,
@@ -164,6 +171,7 @@ impl<N: Node> Connection<N> {
     }
 
     /// How many items the whole list holds, across all pages.
+    #[graphql(complexity = 0)]
     async fn total_count(&self) -> async_graphql::Result<u64> {
         // Always counted when selected: look-ahead sees through aliases and fragments.
         self.total_count

@@ -7,6 +7,7 @@ pub mod connection;
 pub mod context;
 pub mod document;
 pub mod follow;
+pub mod limits;
 pub mod objects;
 pub mod post;
 pub mod user;
@@ -19,6 +20,7 @@ use crate::config::Settings;
 use crate::loaders::batching::BatchScheduler;
 use crate::loaders::Loaders;
 use document::DocumentLimits;
+use limits::QueryLimits;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
@@ -55,8 +57,10 @@ impl Api {
     pub fn new(db: DatabaseConnection, settings: &Settings) -> Self {
         let mut builder = schema_builder()
             .data(db.clone())
-            .limit_depth(settings.limits.max_depth)
-            .limit_complexity(settings.limits.max_complexity)
+            .extension(QueryLimits {
+                max_depth: settings.limits.max_depth,
+                max_complexity: settings.limits.max_complexity,
+            })
             .extension(Tracing);
         if !settings.exposure.introspection {
             builder = builder.disable_introspection();

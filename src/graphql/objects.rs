@@ -12,6 +12,11 @@ use crate::error::AppError;
 use crate::graphql::connection::{page_complexity, relation_connection, Connection, Node};
 use crate::graphql::context::loaders;
 
+/// Text fields cost by what they can return (other fields cost 1): a name holds up to 1000
+/// characters, a post's content has no bound but the request size.
+const TEXT_COST_NAME: usize = 2;
+const TEXT_COST_CONTENT: usize = 20;
+
 /// A person who writes posts and follows other people.
 #[derive(Clone)]
 pub struct User(pub user::Model);
@@ -31,6 +36,8 @@ impl User {
         ID::from(self.0.id)
     }
 
+    /// Not empty, at most 1000 characters.
+    #[graphql(complexity = "TEXT_COST_NAME")]
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -148,6 +155,8 @@ impl Post {
         &self.0.title
     }
 
+    /// The post's text; it may be long.
+    #[graphql(complexity = "TEXT_COST_CONTENT")]
     async fn content(&self) -> &str {
         &self.0.content
     }

@@ -75,7 +75,7 @@ async fn response_type_follows_accept(app: TestApp) {
 async fn request_errors_are_400_only_under_graphql_response_json(app: TestApp) {
     // Deeper than the default --max-depth (16), with pages of one so that only depth counts.
     let too_deep = format!(
-        "{{ users(first: 1) {{ nodes {} name {} }} }}",
+        "{{ users(first: 1) {{ nodes {} {{ name }} {} }} }}",
         "{ posts(first: 1) { nodes { author ".repeat(6),
         "} } }".repeat(6)
     );
@@ -136,8 +136,15 @@ async fn request_errors_are_400_only_under_graphql_response_json(app: TestApp) {
         }
         let message = strict["errors"][0]["message"].as_str().unwrap_or_default();
         match case {
-            "too deep" => assert!(message.contains("deep"), "{message}"),
-            "too complex" => assert!(message.contains("complex"), "{message}"),
+            "too deep" => {
+                assert!(message.contains("--max-depth"), "{message}");
+                assert_eq!(strict["errors"][0]["extensions"]["max"], 16);
+            }
+            "too complex" => {
+                assert!(message.contains("--max-complexity"), "{message}");
+                assert_eq!(strict["errors"][0]["extensions"]["max"], 20_000);
+                assert!(strict["errors"][0]["extensions"]["cost"].as_u64() > Some(20_000));
+            }
             "parse error" => assert_eq!(message, "syntax error at 1:10: expected selection"),
             _ => {}
         }

@@ -4,13 +4,14 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{error_code, TestApp};
+use crate::helpers::{error_code, spawn_app_with, Backend, TestApp};
 
 backend_tests!(on [sqlite]:
     fragment_bombs_are_refused_before_validation,
     directive_floods_are_refused,
     alias_floods_of_root_fields_are_refused,
     the_standard_introspection_query_passes,
+    cost_errors_name_the_cost_the_limit_and_the_flag,
 );
 
 /// `query { ...F<levels> }` where each `F<n>` spreads `F<n-1>` ten times.
@@ -68,4 +69,55 @@ async fn the_standard_introspection_query_passes(app: TestApp) {
     let query = include_str!("../fixtures/introspection.graphql");
     let data = app.data(query, json!({})).await;
     assert_eq!(data["__schema"]["queryType"]["name"], "Query");
+}
+
+async fn cost_errors_name_the_cost_the_limit_and_the_flag(app: TestApp) {
+    // Arrange: 5,000 posts with their authors is over the default cost; 50 users with their
+    // first 10 posts and those posts' authors is a page a frontend asks for, and passes.
+    let too_much = "{ users(first: 50) { nodes { posts(first: 100) { nodes { id title author { name } } } } } }";
+    let fine = "{ users(first: 50) { nodes { id name posts(first: 10) { nodes { id title author { name } } } } } }";
+
+    // Act
+    let refused = app.graphql(too_much, json!({})).await;
+    let answered = app.graphql(fine, json!({})).await;
+
+    // Assert
+    assert_refused(&refused, "max-complexity");
+    let extensions = &refused["errors"][0]["extensions"];
+    assert_eq!(extensions["max"], 20_000);
+    // 1 + 50 x (nodes 1 + posts (1 + 100 x (nodes 1 + id 1 + title 1 + author (1 + name 2))))
+    assert_eq!(extensions["cost"], 30_101);
+    let message = refused["errors"][0]["message"].as_str().expect("message");
+    assert!(
+        message.contains("30101") && message.contains("20000"),
+        "{message}"
+    );
+    assert!(
+        message.contains("--max-complexity / BLOGQL_MAX_COMPLEXITY"),
+        "{message}"
+    );
+    assert!(answered.get("errors").is_none(), "{answered}");
+}
+
+#[tokio::test]
+async fn total_count_and_page_info_are_not_multiplied_by_the_page_size() {
+    // users(first: 100): 1 + 100 x (nodes 1 + id 1); totalCount and pageInfo add nothing.
+    let query =
+        "{ users(first: 100) { totalCount pageInfo { hasNextPage endCursor } nodes { id } } }";
+    for (max, passes) in [(201, true), (200, false)] {
+        let Some(app) = spawn_app_with(Backend::Sqlite, |settings| {
+            settings.limits.max_complexity = max;
+        })
+        .await
+        else {
+            return;
+        };
+        let body = app.graphql(query, json!({})).await;
+        if passes {
+            assert!(body.get("errors").is_none(), "max {max}: {body}");
+        } else {
+            assert_refused(&body, "max-complexity");
+            assert_eq!(body["errors"][0]["extensions"]["cost"], 201);
+        }
+    }
 }
