@@ -2,6 +2,8 @@
 //! installed (an SQLite file next to the binary, 127.0.0.1:8000). `blogql --help` is the
 //! configuration reference.
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand};
 
 /// A GraphQL API server for a blog's users and posts, N+1-free by construction.
@@ -111,6 +113,25 @@ pub struct LimitSettings {
     /// Most aliased fields in one operation.
     #[arg(long, env = "BLOGQL_MAX_ALIASES", default_value_t = 64, global = true)]
     pub max_aliases: usize,
+
+    /// Largest response, in bytes of its fields' names and values, counted while it is built:
+    /// past it the request stops and answers `RESPONSE_TOO_LARGE` (8 MiB by default).
+    #[arg(
+        long,
+        env = "BLOGQL_MAX_RESPONSE_BYTES",
+        default_value_t = 8 * 1024 * 1024,
+        global = true
+    )]
+    pub max_response_bytes: usize,
+
+    /// Most errors in one response; one more error then says how many were left out.
+    #[arg(long, env = "BLOGQL_MAX_ERRORS", default_value_t = 100, global = true)]
+    pub max_errors: usize,
+
+    /// Longest a request may run: past it, its work is cancelled (a write rolls back) and it is
+    /// answered `TIMEOUT`.
+    #[arg(long, env = "BLOGQL_REQUEST_TIMEOUT", default_value = "15s", value_parser = parse_duration, global = true)]
+    pub request_timeout: Duration,
 }
 
 /// What blogql shows of itself: switches for production.
@@ -170,14 +191,47 @@ pub struct DatabaseSettings {
     )]
     pub max_connections: u32,
 
-    /// Seconds to wait for the database at start-up (and for a pooled connection) before failing.
-    #[arg(
-        long,
-        env = "BLOGQL_CONNECT_TIMEOUT",
-        default_value_t = 10,
-        global = true
-    )]
-    pub connect_timeout: u64,
+    /// How long to wait for the database at start-up, or to open a new connection (`10s`,
+    /// `500ms`; a bare number is seconds).
+    #[arg(long, env = "BLOGQL_CONNECT_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub connect_timeout: Duration,
+
+    /// How long a request waits for a connection from the pool before it is answered
+    /// `SERVICE_UNAVAILABLE` (the database is away, or every connection is busy).
+    #[arg(long, env = "BLOGQL_ACQUIRE_TIMEOUT", default_value = "3s", value_parser = parse_duration, global = true)]
+    pub acquire_timeout: Duration,
+
+    /// Longest one SQL statement may run, enforced by the database (PostgreSQL's
+    /// `statement_timeout`, MariaDB's `max_statement_time`, MySQL's `max_execution_time`);
+    /// on SQLite `--request-timeout` bounds it.
+    #[arg(long, env = "BLOGQL_STATEMENT_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub statement_timeout: Duration,
+}
+
+/// `15s`, `500ms`, `2m`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: write e.g. 15s, 500ms or 2m"))?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration: write e.g. 15s, 500ms or 2m"
+            ))
+        }
+    };
+    if duration.is_zero() {
+        return Err("a timeout of 0 would refuse everything".into());
+    }
+    Ok(duration)
 }
 
 /// An origin as browsers send it: `http(s)://host[:port]`, with no path (not even `/`).
@@ -210,6 +264,23 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_take_a_unit_or_mean_seconds() {
+        let cases = [
+            ("15", Some(Duration::from_secs(15))),
+            ("15s", Some(Duration::from_secs(15))),
+            ("500ms", Some(Duration::from_millis(500))),
+            ("2m", Some(Duration::from_secs(120))),
+            ("0", None),
+            ("1h", None),
+            ("fast", None),
+            ("", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_duration(text).ok(), expected, "case {text:?}");
+        }
+    }
 
     #[test]
     fn cors_origins_must_be_origins() {

@@ -1,7 +1,8 @@
 //! The one error type of blogql and the one place that maps it to GraphQL errors.
 //!
 //! Clients match on `extensions.code`, which is stable: `NOT_FOUND`, `BAD_USER_INPUT`,
-//! `CONFLICT`, `INTERNAL`. Database errors are logged here and never shown to clients.
+//! `CONFLICT`, `INTERNAL`, `SERVICE_UNAVAILABLE`, `TIMEOUT`. Database errors are logged here and
+//! never shown to clients.
 
 use async_graphql::ErrorExtensions;
 use sea_orm::{DbErr, SqlErr};
@@ -18,7 +19,14 @@ pub enum AppError {
         field: &'static str,
     },
     #[error("internal error")]
-    Database(#[from] DbErr),
+    Database(DbErr),
+    /// The database cannot be reached, or did not answer in time: nothing is wrong with the
+    /// request, which may be sent again.
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable(DbErr),
+    /// The request ran longer than `--request-timeout`; its work was cancelled.
+    #[error("the request took longer than {0} ms and was cancelled (--request-timeout / BLOGQL_REQUEST_TIMEOUT)")]
+    Timeout(u128),
     #[error("internal error")]
     Internal(String),
     /// An internal error already logged where it happened: a failed loader batch reaches every
@@ -35,6 +43,8 @@ impl AppError {
             AppError::InvalidInput { .. } => "BAD_USER_INPUT",
             AppError::Conflict { .. } => "CONFLICT",
             AppError::Database(_) | AppError::Internal(_) | AppError::Logged => "INTERNAL",
+            AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            AppError::Timeout(_) => "TIMEOUT",
         }
     }
 
@@ -81,7 +91,57 @@ impl AppError {
                 return AppError::Conflict { entity, field };
             }
         }
-        AppError::Database(err)
+        AppError::from(err)
+    }
+}
+
+impl From<DbErr> for AppError {
+    /// A database error is ours (`INTERNAL`) unless the database was simply unavailable.
+    fn from(err: DbErr) -> Self {
+        if is_unavailable(&err) {
+            AppError::Unavailable(err)
+        } else {
+            AppError::Database(err)
+        }
+    }
+}
+
+/// Whether `err` says the database is away or overloaded rather than that the statement was
+/// wrong: no connection could be had in time, the connection broke, the server is shutting
+/// down or refusing connections, or a statement ran past its timeout.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::{sqlx, RuntimeErr};
+    let sqlx_err = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(err))
+        | DbErr::Exec(RuntimeErr::SqlxError(err))
+        | DbErr::Query(RuntimeErr::SqlxError(err)) => err,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match sqlx_err.as_ref() {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(err) => {
+            if let Some(mysql) = err.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                // Too many connections, shutting down, gone away, lost, statement timeouts
+                // (MariaDB's max_statement_time, MySQL's max_execution_time).
+                return matches!(mysql.number(), 1040 | 1053 | 2006 | 2013 | 1969 | 3024);
+            }
+            // PostgreSQL: connection exceptions (08), shutting down or starting (57P0x), a
+            // statement cancelled by statement_timeout (57014), too many connections (53300).
+            err.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || code == "57014"
+                    || code == "53300"
+            })
+        }
+        _ => false,
     }
 }
 
@@ -89,6 +149,7 @@ impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         match self {
             AppError::Database(err) => tracing::error!(error = %err, "database error"),
+            AppError::Unavailable(err) => tracing::warn!(error = %err, "database unavailable"),
             AppError::Internal(detail) => tracing::error!(%detail, "internal error"),
             _ => {}
         }
@@ -128,6 +189,11 @@ mod tests {
             (AppError::Database(DbErr::Custom("x".into())), "INTERNAL"),
             (AppError::Internal("x".into()), "INTERNAL"),
             (AppError::Logged, "INTERNAL"),
+            (
+                AppError::from(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout)),
+                "SERVICE_UNAVAILABLE",
+            ),
+            (AppError::Timeout(15_000), "TIMEOUT"),
         ];
         for (err, code) in cases {
             assert_eq!(err.code(), code, "case {err:?}");

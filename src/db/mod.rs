@@ -14,7 +14,7 @@ pub mod posts;
 pub mod users;
 pub mod write;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
@@ -26,12 +26,15 @@ use crate::config::DatabaseSettings;
 /// How long an SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often start-up tries to reach a database that is not answering yet.
+const CONNECT_RETRY_INTERVAL: Duration = Duration::from_millis(500);
+
 pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConnection> {
+    let statement_timeout = settings.statement_timeout;
     let mut options = ConnectOptions::new(settings.url.clone());
     options
         .max_connections(settings.max_connections)
-        .connect_timeout(Duration::from_secs(settings.connect_timeout))
-        .acquire_timeout(Duration::from_secs(settings.connect_timeout))
+        .acquire_timeout(settings.acquire_timeout)
         // One line per statement at debug level, so `--log info,sqlx=debug` shows the SQL.
         .sqlx_logging(true)
         .sqlx_logging_level(log::LevelFilter::Debug)
@@ -39,16 +42,55 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
             opts.foreign_keys(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        })
+        .map_sqlx_postgres_opts(move |opts| {
+            opts.options([(
+                "statement_timeout",
+                statement_timeout.as_millis().to_string(),
+            )])
+        })
+        .map_sqlx_mysql_pool_opts(move |pool| {
+            pool.after_connect(move |conn, _| {
+                Box::pin(async move { limit_mysql_statements(conn, statement_timeout).await })
+            })
         });
-    // SeaORM's errors quote the URL as given, password included, when it cannot parse it or
-    // knows no driver for it: only a scrubbed copy of the message leaves here.
-    Database::connect(options).await.map_err(|err| {
-        anyhow::anyhow!(
-            "cannot connect to {}: {}",
-            redact(&settings.url),
-            scrub(&err.to_string(), &settings.url)
-        )
-    })
+    // At start-up the database may still be starting (a container started alongside): try
+    // again until --connect-timeout. A URL that cannot work fails at once.
+    let deadline = Instant::now() + settings.connect_timeout;
+    loop {
+        match Database::connect(options.clone()).await {
+            Ok(db) => return Ok(db),
+            Err(err) if crate::error::is_unavailable(&err) && Instant::now() < deadline => {
+                tracing::warn!(error = %scrub(&err.to_string(), &settings.url), "database not reachable yet; retrying");
+                tokio::time::sleep(CONNECT_RETRY_INTERVAL).await;
+            }
+            // SeaORM's errors quote the URL as given, password included, when it cannot parse
+            // it or knows no driver for it: only a scrubbed copy of the message leaves here.
+            Err(err) => {
+                return Err(anyhow::anyhow!(
+                    "cannot connect to {}: {}",
+                    redact(&settings.url),
+                    scrub(&err.to_string(), &settings.url)
+                ))
+            }
+        }
+    }
+}
+
+/// Bounds every statement of a new MariaDB or MySQL connection: MariaDB's `max_statement_time`
+/// (seconds, every statement), or where the server does not know it, MySQL's
+/// `max_execution_time` (milliseconds, reads only).
+async fn limit_mysql_statements(
+    conn: &mut sea_orm::sqlx::MySqlConnection,
+    timeout: Duration,
+) -> Result<(), sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::{AssertSqlSafe, Executor};
+    let mariadb = format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64());
+    if conn.execute(AssertSqlSafe(mariadb)).await.is_err() {
+        let mysql = format!("SET SESSION max_execution_time = {}", timeout.as_millis());
+        conn.execute(AssertSqlSafe(mysql)).await?;
+    }
+    Ok(())
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {

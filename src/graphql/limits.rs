@@ -1,12 +1,23 @@
-//! Limits checked while a request runs, as async-graphql extensions: a query's depth and cost,
-//! from the figures async-graphql's validation computes (its own refusal, "Query is too
-//! complex.", gives none), refused with both figures and the flag that sets the limit.
+//! Limits checked while a request runs, as async-graphql extensions:
+//! - `QueryLimits`: a query's depth and cost, from the figures async-graphql's validation
+//!   computes (its own refusal, "Query is too complex.", gives none), refused with both figures
+//!   and the flag that sets the limit;
+//! - `ResponseBudget`: the size of the response, counted field by field while it is built, so
+//!   that an amplifying query stops at the limit instead of being built whole in memory.
+//!
+//! What happens after execution (the error cap, the time limit) is `Api::execute`'s.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_graphql::async_trait::async_trait;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
-use async_graphql::{ServerError, ValidationResult};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, NextValidation, ResolveInfo,
+};
+use async_graphql::{ServerError, ServerResult, ValidationResult, Value};
+
+/// The code of the error that stops a response at `--max-response-bytes`.
+pub const RESPONSE_TOO_LARGE: &str = "RESPONSE_TOO_LARGE";
 
 /// `--max-depth` and `--max-complexity`.
 #[derive(Debug, Clone, Copy)]
@@ -72,4 +83,85 @@ fn over_limit(
     extensions.set(figure, value as u64);
     extensions.set("max", max as u64);
     error
+}
+
+/// `--max-response-bytes`: a fresh budget for each request (async-graphql creates extensions
+/// per request).
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseBudget {
+    pub max_bytes: usize,
+}
+
+impl ExtensionFactory for ResponseBudget {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ResponseMeter {
+            max_bytes: self.max_bytes,
+            used: AtomicUsize::new(0),
+            exceeded: AtomicBool::new(false),
+        })
+    }
+}
+
+struct ResponseMeter {
+    max_bytes: usize,
+    used: AtomicUsize,
+    exceeded: AtomicBool,
+}
+
+impl ResponseMeter {
+    fn too_large(&self) -> ServerError {
+        let mut error = ServerError::new(
+            format!(
+                "the response would be larger than {} bytes (--max-response-bytes / \
+                 BLOGQL_MAX_RESPONSE_BYTES): ask for fewer rows or fields",
+                self.max_bytes
+            ),
+            None,
+        );
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", RESPONSE_TOO_LARGE);
+        error
+    }
+}
+
+#[async_trait]
+impl Extension for ResponseMeter {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        // Past the budget nothing more is resolved: the fields still to come fail at once.
+        if self.exceeded.load(Ordering::Relaxed) {
+            return Err(self.too_large());
+        }
+        let name = info.alias.unwrap_or(info.name);
+        let value = next.run(ctx, info).await?;
+        // An object's or a list's own fields were counted as they resolved: count only what
+        // this field adds to the JSON itself.
+        let bytes = name.len() + 4 + value.as_ref().map_or(4, own_size);
+        let used = self.used.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if used > self.max_bytes {
+            self.exceeded.store(true, Ordering::Relaxed);
+            return Err(self.too_large());
+        }
+        Ok(value)
+    }
+}
+
+/// The bytes a value adds to the JSON text, leaving out the fields inside it (counted on their
+/// own): a string's text and quotes, a number's digits, a list's or object's brackets.
+fn own_size(value: &Value) -> usize {
+    match value {
+        Value::String(text) => text.len() + 2,
+        Value::Enum(name) => name.len() + 2,
+        Value::Number(_) => 20,
+        Value::Boolean(_) | Value::Null => 5,
+        Value::Binary(bytes) => bytes.len() * 2,
+        Value::List(items) => 2 + items.len(),
+        Value::Object(fields) => 2 + fields.len(),
+    }
 }

@@ -13,14 +13,19 @@ pub mod post;
 pub mod user;
 
 use async_graphql::extensions::Tracing;
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use std::time::Duration;
+
+use async_graphql::{
+    EmptySubscription, ErrorExtensions, MergedObject, Schema, SchemaBuilder, ServerError,
+};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
+use crate::error::AppError;
 use crate::loaders::batching::BatchScheduler;
 use crate::loaders::Loaders;
 use document::DocumentLimits;
-use limits::QueryLimits;
+use limits::{QueryLimits, ResponseBudget, RESPONSE_TOO_LARGE};
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
@@ -46,20 +51,26 @@ pub fn schema_builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscript
 }
 
 /// The API as the server runs it: the schema with its limits and extensions, the database,
-/// and the checks every request passes before the schema sees it.
+/// and the checks every request passes before and after the schema runs it.
 pub struct Api {
     schema: AppSchema,
     db: DatabaseConnection,
     document_limits: DocumentLimits,
+    max_errors: usize,
+    request_timeout: Duration,
 }
 
 impl Api {
     pub fn new(db: DatabaseConnection, settings: &Settings) -> Self {
+        let limits = &settings.limits;
         let mut builder = schema_builder()
             .data(db.clone())
             .extension(QueryLimits {
-                max_depth: settings.limits.max_depth,
-                max_complexity: settings.limits.max_complexity,
+                max_depth: limits.max_depth,
+                max_complexity: limits.max_complexity,
+            })
+            .extension(ResponseBudget {
+                max_bytes: limits.max_response_bytes,
             })
             .extension(Tracing);
         if !settings.exposure.introspection {
@@ -69,12 +80,15 @@ impl Api {
             schema: builder.finish(),
             db,
             document_limits: DocumentLimits::from_settings(settings),
+            max_errors: limits.max_errors,
+            request_timeout: limits.request_timeout,
         }
     }
 
     /// Runs one GraphQL request with loaders of its own, whose batches start when the request
     /// has nothing left to do but wait (see `loaders::batching`). A document over the limits
-    /// is refused before anything else walks it.
+    /// is refused before anything else walks it; a request past `--request-timeout` is
+    /// cancelled (dropped: a write's transaction rolls back).
     pub async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
         let operation_name = request.operation_name.take();
         let checked = match request.parsed_query() {
@@ -90,6 +104,51 @@ impl Api {
         }
         let scheduler = BatchScheduler::new();
         let request = request.data(Loaders::new(self.db.clone(), &scheduler));
-        scheduler.run(self.schema.execute(request)).await
+        let run = scheduler.run(self.schema.execute(request));
+        let response = match tokio::time::timeout(self.request_timeout, run).await {
+            Ok(response) => response,
+            Err(_) => {
+                let timeout = AppError::Timeout(self.request_timeout.as_millis());
+                tracing::warn!("{timeout}");
+                async_graphql::Response::from_errors(vec![timeout
+                    .extend()
+                    .into_server_error(Default::default())])
+            }
+        };
+        self.bound_errors(response)
     }
+
+    /// A response stopped at `--max-response-bytes` is that one error, with no partial data;
+    /// any response carries at most `--max-errors` errors, then one saying how many more.
+    fn bound_errors(&self, mut response: async_graphql::Response) -> async_graphql::Response {
+        if let Some(too_large) = response
+            .errors
+            .iter()
+            .find(|error| has_code(error, RESPONSE_TOO_LARGE))
+        {
+            // A field error (its path says where the budget ran out), with `data: null`.
+            return async_graphql::Response::from_errors(vec![too_large.clone()]);
+        }
+        if response.errors.len() > self.max_errors {
+            let left_out = response.errors.len() - self.max_errors;
+            response.errors.truncate(self.max_errors);
+            let mut error = ServerError::new(
+                format!("{left_out} more errors were left out (--max-errors / BLOGQL_MAX_ERRORS)"),
+                None,
+            );
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            extensions.set("code", "TOO_MANY_ERRORS");
+            extensions.set("leftOut", left_out as u64);
+            response.errors.push(error);
+        }
+        response
+    }
+}
+
+fn has_code(error: &ServerError, code: &str) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get("code"))
+        .is_some_and(|value| *value == async_graphql::Value::from(code))
 }

@@ -332,6 +332,13 @@ fn is_input_coercion_error(message: &str) -> bool {
     message.starts_with("Expected input type \"") || message.starts_with("Failed to parse \"")
 }
 
+fn error_code(error: &ServerError) -> Option<&str> {
+    match error.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => Some(code.as_str()),
+        _ => None,
+    }
+}
+
 /// "syntax error at 1:10: expected selection" from the parser's multi-line report
 /// (" --> 1:10", the document's line, a caret, "= expected selection").
 fn one_line_parse_error(message: &str) -> String {
@@ -362,9 +369,21 @@ pub fn response_status_and_body(
     let mut body = serde_json::to_value(response).unwrap_or_else(|_| {
         json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] })
     });
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty());
+    let no_data = response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    // Nothing could be answered because the database was away or the request ran out of time:
+    // a 503 tells clients and proxies to try again, where the protocol allows a status.
+    let unavailable = no_data
+        && response.errors.iter().all(|error| {
+            error_code(error).is_some_and(|code| code == "SERVICE_UNAVAILABLE" || code == "TIMEOUT")
+        });
+    if unavailable {
+        let status = match response_type {
+            ResponseType::GraphqlResponseJson => StatusCode::SERVICE_UNAVAILABLE,
+            ResponseType::Json => StatusCode::OK,
+        };
+        return (status, body);
+    }
+    let request_error = no_data && response.errors.iter().all(|error| error.path.is_empty());
     if !request_error {
         return (StatusCode::OK, body);
     }

@@ -79,7 +79,7 @@ async fn sqlite_enforces_foreign_keys_with_wal_and_a_busy_timeout() {
     let settings = DatabaseSettings {
         url: format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display()),
         max_connections: 1,
-        connect_timeout: 5,
+        ..blogql::config::Settings::defaults().database
     };
     let db = blogql::db::connect(&settings).await.expect("connect");
 

@@ -12,6 +12,7 @@ backend_tests!(on [sqlite]:
     alias_floods_of_root_fields_are_refused,
     the_standard_introspection_query_passes,
     cost_errors_name_the_cost_the_limit_and_the_flag,
+    amplifying_queries_stop_at_the_response_limit,
 );
 
 /// `query { ...F<levels> }` where each `F<n>` spreads `F<n-1>` ten times.
@@ -120,4 +121,137 @@ async fn total_count_and_page_info_are_not_multiplied_by_the_page_size() {
             assert_eq!(body["errors"][0]["extensions"]["cost"], 201);
         }
     }
+}
+
+async fn amplifying_queries_stop_at_the_response_limit(app: TestApp) {
+    // Arrange: a post whose content is a megabyte.
+    let author = app.create_user("Big", "big@example.com").await;
+    let content = "x".repeat(1_000_000);
+    let data = app
+        .data(
+            "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }",
+            json!({ "input": { "authorId": author, "title": "Huge", "content": content } }),
+        )
+        .await;
+    let post = data["createPost"]["id"].as_str().expect("id").to_string();
+    let aliases = |count: usize| {
+        format!(
+            "{{ {} }}",
+            (0..count)
+                .map(|n| format!("a{n}: post(id: {post}) {{ content }}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+
+    // Act: 200 aliases (200 MB) and 30 aliases (30 MB, over the default 8 MiB).
+    let two_hundred = app.graphql(&aliases(200), json!({})).await;
+    let response = app
+        .post("/graphql")
+        .json(&json!({ "query": aliases(30) }))
+        .send()
+        .await
+        .expect("send");
+    let status = response.status();
+    let text = response.text().await.expect("a body");
+
+    // Assert: refused before running, and stopped while building, with a small answer.
+    assert_refused(&two_hundred, "max-root-fields");
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(text.len() < 10_000, "the answer holds {} bytes", text.len());
+    let body: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(error_code(&body), "RESPONSE_TOO_LARGE", "{body}");
+    assert!(body["data"].is_null(), "{body}");
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
+    let message = body["errors"][0]["message"].as_str().expect("message");
+    assert!(message.contains("--max-response-bytes"), "{message}");
+    // Seven aliases (7 MB) fit.
+    let seven = app.data(&aliases(7), json!({})).await;
+    assert_eq!(
+        seven["a6"]["content"].as_str().map(str::len),
+        Some(1_000_000)
+    );
+}
+
+#[tokio::test]
+async fn a_response_carries_a_bounded_number_of_errors() {
+    // Arrange
+    let Some(app) = spawn_app_with(Backend::Sqlite, |settings| {
+        settings.limits.max_errors = 5;
+    })
+    .await
+    else {
+        return;
+    };
+    let query = format!(
+        "{{ {} }}",
+        (0..12)
+            .map(|n| format!("u{n}: user(id: \"not-an-id-{n}\") {{ id }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+
+    // Act
+    let body = app.graphql(&query, json!({})).await;
+
+    // Assert: five errors, then one that says seven more were left out.
+    let errors = body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 6, "{body}");
+    assert!(errors[..5]
+        .iter()
+        .all(|error| error["extensions"]["code"] == "BAD_USER_INPUT"));
+    assert_eq!(errors[5]["extensions"]["code"], "TOO_MANY_ERRORS");
+    assert_eq!(errors[5]["extensions"]["leftOut"], 7);
+}
+
+#[tokio::test]
+async fn a_request_past_its_time_limit_is_cancelled_and_answered_timeout() {
+    use sea_orm::{
+        EntityTrait, PaginatorTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    };
+
+    // Arrange: the test holds SQLite's write lock, so a write would wait its 5 s busy timeout.
+    let Some(app) = spawn_app_with(Backend::Sqlite, |settings| {
+        settings.limits.request_timeout = std::time::Duration::from_millis(300);
+    })
+    .await
+    else {
+        return;
+    };
+    let author = app.create_user("Slow", "slow@example.com").await;
+    let lock = app
+        .db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
+        .expect("take the write lock");
+    let create = "mutation($a: ID!) { createPost(input: { authorId: $a, title: \"Late\", content: \"\" }) { id } }";
+
+    // Act
+    let response = app
+        .post("/graphql")
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": create, "variables": { "a": author } }))
+        .send()
+        .await
+        .expect("send");
+    let status = response.status();
+    let body: Value = response.json().await.expect("JSON");
+    lock.rollback().await.expect("release the lock");
+
+    // Assert: answered TIMEOUT (503: nothing could be done), and the write never landed.
+    assert_eq!(error_code(&body), "TIMEOUT", "{body}");
+    assert_eq!(status, reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let message = body["errors"][0]["message"].as_str().expect("message");
+    assert!(message.contains("--request-timeout"), "{message}");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let posts = entity::post::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("count posts");
+    assert_eq!(posts, 0, "the cancelled write was not applied");
+    // The next request is served.
+    app.create_post(&author, "On time").await;
 }
