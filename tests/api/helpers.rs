@@ -44,7 +44,7 @@ impl Backend {
         }
     }
 
-    fn server_url(self) -> Option<String> {
+    pub fn server_url(self) -> Option<String> {
         let (var, default) = match self {
             Backend::Sqlite => return None,
             Backend::Postgres => (

@@ -11,6 +11,8 @@ mod exposure;
 mod follows;
 mod http;
 mod limits;
+mod outage;
 mod posts;
+mod proxy;
 mod statement_counts;
 mod users;
