@@ -23,6 +23,18 @@ pub trait Node: OutputType + Clone + Send + Sync + 'static {
     const NAME: &'static str;
     type Row;
     fn from_row(row: Self::Row) -> Self;
+
+    /// The field that leads from a node to the user it cannot exist without (a post's
+    /// `author`), if any; see `owner_of`.
+    const OWNER_FIELD: Option<&'static str> = None;
+
+    /// The id of the user a row cannot exist without. A page read just before that user was
+    /// deleted (taking the row with them) may still hold the row while the user is gone by the
+    /// time `OWNER_FIELD` is read: such rows are left out of the page, rather than answering a
+    /// non-null field with an error that nulls the whole response.
+    fn owner_of(_row: &Self::Row) -> Option<i32> {
+        None
+    }
 }
 
 /// What a list field costs for `--max-complexity` on top of its nodes, like any field. Its
@@ -64,6 +76,7 @@ where
     });
     let page = page.extend()?;
     prime::<L::Entity>(ctx, &page.rows).await;
+    let page = without_vanished_owners::<N>(ctx, page).await.extend()?;
     Ok(Connection::new(page, total_count.extend()?))
 }
 
@@ -90,7 +103,41 @@ where
         .extend()?;
     prime::<L::Entity>(ctx, &page.rows).await;
     // The loader's page is shared by whoever asked for it; this connection takes a copy.
-    Ok(Connection::new(Page::clone(&page), total_count))
+    let page = without_vanished_owners::<N>(ctx, Page::clone(&page))
+        .await
+        .extend()?;
+    Ok(Connection::new(page, total_count))
+}
+
+/// `page` without the rows whose owner (`Node::owner_of`) is gone, when the selection reads the
+/// owner: the owners are loaded here, batched like the field would load them (and cached for
+/// it), so the check costs no statement of its own.
+async fn without_vanished_owners<N: Node>(
+    ctx: &Context<'_>,
+    mut page: Page<N::Row>,
+) -> crate::error::AppResult<Page<N::Row>> {
+    let Some(field) = N::OWNER_FIELD else {
+        return Ok(page);
+    };
+    let look_ahead = ctx.look_ahead();
+    let reads_owner = look_ahead.field("nodes").field(field).exists()
+        || look_ahead.field("edges").field("node").field(field).exists();
+    if !reads_owner {
+        return Ok(page);
+    }
+    let owners: Vec<i32> = page.rows.iter().filter_map(N::owner_of).collect();
+    let found = loaders(ctx)?.user_by_id.load_many(owners).await?;
+    let present = |row: &N::Row| N::owner_of(row).is_none_or(|owner| found.contains_key(&owner));
+    if page.rows.iter().all(present) {
+        return Ok(page);
+    }
+    (page.rows, page.cursors) = page
+        .rows
+        .into_iter()
+        .zip(page.cursors)
+        .filter(|(row, _)| present(row))
+        .unzip();
+    Ok(page)
 }
 
 /// Whether the connection being resolved selects `totalCount` (also through fragments).

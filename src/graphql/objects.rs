@@ -142,6 +142,12 @@ impl Node for Post {
     fn from_row(row: post::Model) -> Self {
         Post(row)
     }
+
+    const OWNER_FIELD: Option<&'static str> = Some("author");
+
+    fn owner_of(post: &post::Model) -> Option<i32> {
+        Some(post.author_id)
+    }
 }
 
 #[Object]

@@ -18,8 +18,22 @@ impl PostQuery {
     /// One post by id, or null if there is none.
     async fn post(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Post>> {
         let id = parse_id("id", &id).extend()?;
-        let post = loaders(ctx).extend()?.post_by_id.load_one(id).await;
-        Ok(post.extend()?.map(Post))
+        let loaders = loaders(ctx).extend()?;
+        let Some(post) = loaders.post_by_id.load_one(id).await.extend()? else {
+            return Ok(None);
+        };
+        // Read just before its author was deleted (and the post with them): the post is gone.
+        if ctx.look_ahead().field("author").exists()
+            && loaders
+                .user_by_id
+                .load_one(post.author_id)
+                .await
+                .extend()?
+                .is_none()
+        {
+            return Ok(None);
+        }
+        Ok(Some(Post(post)))
     }
 
     /// All posts, oldest first.

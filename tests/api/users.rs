@@ -15,6 +15,7 @@ backend_tests!(
     demo_data_is_seeded_once,
     each_mutation_field_sees_the_writes_before_it,
     delete_counts_exactly_while_posts_are_being_added,
+    reads_never_lose_their_data_to_a_concurrent_delete,
 );
 
 async fn user_is_created_and_read_back(app: TestApp) {
@@ -319,4 +320,46 @@ async fn delete_counts_exactly_while_posts_are_being_added(app: TestApp) {
     );
     let left = app.data("{ posts { totalCount } }", json!({})).await;
     assert_eq!(left["posts"]["totalCount"], 0);
+}
+
+async fn reads_never_lose_their_data_to_a_concurrent_delete(app: TestApp) {
+    // Arrange: 30 users with 3 posts each, each following the next 3.
+    let users = app.seed(30, 3).await;
+    app.follow_ring(&users, 3).await;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let queries = [
+        "{ posts(first: 100) { nodes { title author { name } } } }",
+        "{ posts(first: 100) { edges { node { title author { name } } } } }",
+        "{ users(first: 50) { nodes { feed(first: 5) { nodes { title author { name } } } } } }",
+    ];
+
+    // Act: readers read posts with their authors while the users are deleted one by one (a
+    // post read before its author's delete, whose author is read after it, must not turn the
+    // whole answer into `data: null`).
+    let readers = futures_util::future::join_all(queries.iter().map(|query| async {
+        let mut answers = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            answers.push(app.graphql(query, json!({})).await);
+        }
+        answers
+    }));
+    let deletes = async {
+        for user in &users {
+            app.data(
+                "mutation($id: ID!) { deleteUser(id: $id) { id } }",
+                json!({ "id": user }),
+            )
+            .await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let (answers, ()) = tokio::join!(readers, deletes);
+
+    // Assert
+    let answers: Vec<_> = answers.into_iter().flatten().collect();
+    assert!(answers.len() > 30, "only {} reads", answers.len());
+    for body in &answers {
+        assert!(body.get("errors").is_none(), "{body}");
+        assert!(!body["data"].is_null(), "{body}");
+    }
 }
