@@ -121,7 +121,11 @@ async fn without_vanished_owners<N: Node>(
     };
     let look_ahead = ctx.look_ahead();
     let reads_owner = look_ahead.field("nodes").field(field).exists()
-        || look_ahead.field("edges").field("node").field(field).exists();
+        || look_ahead
+            .field("edges")
+            .field("node")
+            .field(field)
+            .exists();
     if !reads_owner {
         return Ok(page);
     }

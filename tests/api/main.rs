@@ -9,6 +9,7 @@ mod database;
 mod errors;
 mod exposure;
 mod follows;
+mod fuzz;
 mod http;
 mod limits;
 mod outage;
