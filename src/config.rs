@@ -40,6 +40,18 @@ pub struct Settings {
     )]
     pub bind: String,
 
+    /// A tracing span for every GraphQL field (async-graphql's `Tracing` extension), for
+    /// those who send traces somewhere. Off by default: it costs CPU on every field of every
+    /// request, even when the log filter drops the spans. One log line per request stays.
+    #[arg(
+        long,
+        env = "BLOGQL_TRACE_FIELDS",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub trace_fields: bool,
+
     /// Log filter, in `tracing` EnvFilter syntax (e.g. `info`, or `info,sqlx=debug` for every SQL statement).
     /// The default leaves out async-graphql's per-field spans (`async_graphql::graphql=info`
     /// turns them on): a span per field costs throughput on nested queries.

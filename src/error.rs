@@ -24,6 +24,9 @@ pub enum AppError {
     /// request, which may be sent again.
     #[error("the database is unavailable; try again shortly")]
     Unavailable(DbErr),
+    /// The response would be larger than `--max-response-bytes`.
+    #[error("the response would be larger than {0} bytes (--max-response-bytes / BLOGQL_MAX_RESPONSE_BYTES): ask for fewer rows or fields")]
+    ResponseTooLarge(usize),
     /// The request ran longer than `--request-timeout`; its work was cancelled.
     #[error("the request took longer than {0} ms and was cancelled (--request-timeout / BLOGQL_REQUEST_TIMEOUT)")]
     Timeout(u128),
@@ -45,6 +48,7 @@ impl AppError {
             AppError::Database(_) | AppError::Internal(_) | AppError::Logged => "INTERNAL",
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AppError::Timeout(_) => "TIMEOUT",
+            AppError::ResponseTooLarge(_) => "RESPONSE_TOO_LARGE",
         }
     }
 
@@ -194,6 +198,7 @@ mod tests {
                 "SERVICE_UNAVAILABLE",
             ),
             (AppError::Timeout(15_000), "TIMEOUT"),
+            (AppError::ResponseTooLarge(8), "RESPONSE_TOO_LARGE"),
         ];
         for (err, code) in cases {
             assert_eq!(err.code(), code, "case {err:?}");

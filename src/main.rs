@@ -7,6 +7,12 @@ use blogql::telemetry::{get_subscriber, init_subscriber};
 use blogql::{db, graphql, seed};
 use clap::Parser;
 
+/// mimalloc rather than glibc's malloc: a request allocates and frees many small values (the
+/// parsed document, rows, the response tree), and a quarter of the server's CPU went to glibc's
+/// allocator under load (see the benchmark in `bench/`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

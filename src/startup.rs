@@ -2,6 +2,7 @@
 //! `main` and the tests both come through here.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -12,6 +13,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
 use crate::graphql::Api;
+use crate::http::metrics::Metrics;
 use crate::{db, http};
 
 /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
@@ -26,13 +28,26 @@ pub struct Application {
 impl Application {
     /// Connects to the configured database, migrates it, and binds the listener.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.database).await?;
+        let mut db = db::connect(&settings.database).await?;
         db::migrate(&db).await?;
-        Self::build_with_db(settings, db)
+        let metrics = Arc::new(Metrics::default());
+        let counter = metrics.clone();
+        // Before the connection is cloned: every clone shares the callback.
+        db.set_metric_callback(move |_| counter.count_statement());
+        Self::build_with_metrics(settings, db, metrics)
     }
 
-    /// Binds the listener (port 0 picks a free one) and builds the server on `db`.
+    /// Binds the listener (port 0 picks a free one) and builds the server on `db`, which the
+    /// caller has set up (tests count its statements themselves).
     pub fn build_with_db(settings: &Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+        Self::build_with_metrics(settings, db, Arc::new(Metrics::default()))
+    }
+
+    fn build_with_metrics(
+        settings: &Settings,
+        db: DatabaseConnection,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -40,6 +55,7 @@ impl Application {
         let api = web::Data::new(Api::new(db.clone(), settings));
         let db_for_close = db.clone();
         let db = web::Data::new(db);
+        let metrics = web::Data::from(metrics);
         let exposure = settings.exposure.clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -52,6 +68,7 @@ impl Application {
                 )
                 .app_data(api.clone())
                 .app_data(db.clone())
+                .app_data(metrics.clone())
                 .configure(|cfg| http::routes(cfg, &exposure))
         })
         // actix stops at once on SIGINT; Ctrl-C should be as graceful as SIGTERM, so we listen

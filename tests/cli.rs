@@ -82,6 +82,14 @@ async fn server_serves_demo_data_and_stops_on_sigterm() {
         .json()
         .await
         .expect("JSON");
+    let metrics = client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("a body");
     // No idle keep-alive connection left for the graceful shutdown to wait on.
     drop(client);
     let killed = Command::new("kill")
@@ -95,6 +103,15 @@ async fn server_serves_demo_data_and_stops_on_sigterm() {
     assert_eq!(
         body["data"]["users"]["nodes"][1]["posts"]["nodes"],
         json!([{ "title": "First Post" }, { "title": "Second Post" }])
+    );
+    // One GraphQL request, of two statements (users, their pages of posts).
+    assert!(
+        metrics.contains("\nblogql_graphql_requests_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("\nblogql_sql_statements_total 2\n"),
+        "{metrics}"
     );
     assert!(killed.success());
     let status = child.wait().expect("wait for blogql");

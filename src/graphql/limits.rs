@@ -1,25 +1,33 @@
-//! Limits checked while a request runs, as async-graphql extensions:
-//! - `QueryLimits`: a query's depth and cost, from the figures async-graphql's validation
-//!   computes (its own refusal, "Query is too complex.", gives none), refused with both figures
-//!   and the flag that sets the limit;
-//! - `ResponseBudget`: the size of the response, counted field by field while it is built, so
-//!   that an amplifying query stops at the limit instead of being built whole in memory.
-//!
-//! What happens after execution (the error cap, the time limit) is `Api::execute`'s.
+//! Limits checked while a request runs, kept off the per-field path: async-graphql resolves
+//! every field through a slower path (a registry lookup and a boxed future per extension) as
+//! soon as the schema has any extension, so the served schema has none.
+//! - Depth and cost: the served schema refuses with async-graphql's own limits, whose message
+//!   ("Query is too complex.") gives no figures; only then is the request validated again by a
+//!   second schema whose `QueryLimits` extension reads the figures, to answer with the cost,
+//!   the limit and the flag that sets it.
+//! - Response size: a `ResponseBudget` in the request's data, spent by the fields that can be
+//!   long (text), so an amplifying query stops at `--max-response-bytes` instead of being built
+//!   whole in memory. Other fields are a few bytes each and bounded by the cost limit.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_graphql::async_trait::async_trait;
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, NextValidation, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextValidation,
 };
-use async_graphql::{ServerError, ServerResult, ValidationResult, Value};
+use async_graphql::{Context, Response, ServerError, ValidationResult};
+
+use crate::error::AppError;
 
 /// The code of the error that stops a response at `--max-response-bytes`.
 pub const RESPONSE_TOO_LARGE: &str = "RESPONSE_TOO_LARGE";
 
-/// `--max-depth` and `--max-complexity`.
+/// async-graphql's messages for its own depth and complexity refusals.
+pub const TOO_DEEP: &str = "Query is nested too deep.";
+pub const TOO_COMPLEX: &str = "Query is too complex.";
+
+/// `--max-depth` and `--max-complexity`, as an extension that refuses with the figures.
 #[derive(Debug, Clone, Copy)]
 pub struct QueryLimits {
     pub max_depth: usize,
@@ -67,6 +75,16 @@ impl Extension for QueryLimits {
         }
         Ok(result)
     }
+
+    /// This schema only explains refusals: it never runs a request, even one within the limits.
+    async fn execute(
+        &self,
+        _ctx: &ExtensionContext<'_>,
+        _operation_name: Option<&str>,
+        _next: NextExecute<'_>,
+    ) -> Response {
+        Response::default()
+    }
 }
 
 /// A request error: `GRAPHQL_VALIDATION_FAILED`, the flag as `limit`, the figure and `max`.
@@ -85,83 +103,69 @@ fn over_limit(
     error
 }
 
-/// `--max-response-bytes`: a fresh budget for each request (async-graphql creates extensions
-/// per request).
-#[derive(Debug, Clone, Copy)]
+/// What one response may still hold, in bytes of text: made for each request, spent by the
+/// fields that return text.
+#[derive(Debug)]
 pub struct ResponseBudget {
-    pub max_bytes: usize,
-}
-
-impl ExtensionFactory for ResponseBudget {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ResponseMeter {
-            max_bytes: self.max_bytes,
-            used: AtomicUsize::new(0),
-            exceeded: AtomicBool::new(false),
-        })
-    }
-}
-
-struct ResponseMeter {
     max_bytes: usize,
     used: AtomicUsize,
     exceeded: AtomicBool,
 }
 
-impl ResponseMeter {
-    fn too_large(&self) -> ServerError {
-        let mut error = ServerError::new(
-            format!(
-                "the response would be larger than {} bytes (--max-response-bytes / \
-                 BLOGQL_MAX_RESPONSE_BYTES): ask for fewer rows or fields",
-                self.max_bytes
-            ),
-            None,
-        );
-        error
-            .extensions
-            .get_or_insert_with(Default::default)
-            .set("code", RESPONSE_TOO_LARGE);
-        error
+impl ResponseBudget {
+    pub fn new(max_bytes: usize) -> Self {
+        ResponseBudget {
+            max_bytes,
+            used: AtomicUsize::new(0),
+            exceeded: AtomicBool::new(false),
+        }
     }
-}
 
-#[async_trait]
-impl Extension for ResponseMeter {
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        // Past the budget nothing more is resolved: the fields still to come fail at once.
+    /// Counts `bytes` more of response; past the budget this field and every later one fail
+    /// with `RESPONSE_TOO_LARGE`, so nothing more is copied into the response.
+    pub fn spend(&self, bytes: usize) -> Result<(), AppError> {
         if self.exceeded.load(Ordering::Relaxed) {
             return Err(self.too_large());
         }
-        let name = info.alias.unwrap_or(info.name);
-        let value = next.run(ctx, info).await?;
-        // An object's or a list's own fields were counted as they resolved: count only what
-        // this field adds to the JSON itself.
-        let bytes = name.len() + 4 + value.as_ref().map_or(4, own_size);
         let used = self.used.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if used > self.max_bytes {
             self.exceeded.store(true, Ordering::Relaxed);
             return Err(self.too_large());
         }
-        Ok(value)
+        Ok(())
+    }
+
+    fn too_large(&self) -> AppError {
+        AppError::ResponseTooLarge(self.max_bytes)
     }
 }
 
-/// The bytes a value adds to the JSON text, leaving out the fields inside it (counted on their
-/// own): a string's text and quotes, a number's digits, a list's or object's brackets.
-fn own_size(value: &Value) -> usize {
-    match value {
-        Value::String(text) => text.len() + 2,
-        Value::Enum(name) => name.len() + 2,
-        Value::Number(_) => 20,
-        Value::Boolean(_) | Value::Null => 5,
-        Value::Binary(bytes) => bytes.len() * 2,
-        Value::List(items) => 2 + items.len(),
-        Value::Object(fields) => 2 + fields.len(),
+/// `text`, counted against the request's response budget (when there is one: the schema's
+/// types are also used without a server, e.g. by `export-schema`).
+pub fn counted<'t>(ctx: &Context<'_>, text: &'t str) -> Result<&'t str, AppError> {
+    if let Some(budget) = ctx.data_opt::<ResponseBudget>() {
+        // The text, its quotes and escapes (a rough allowance), and the field's name.
+        budget.spend(text.len() + 16)?;
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_stops_at_its_limit_and_stays_stopped() {
+        let budget = ResponseBudget::new(100);
+        assert!(budget.spend(60).is_ok());
+        assert!(budget.spend(40).is_ok());
+        assert!(matches!(
+            budget.spend(1),
+            Err(AppError::ResponseTooLarge(100))
+        ));
+        assert!(
+            budget.spend(0).is_err(),
+            "once exceeded, every later field fails"
+        );
     }
 }

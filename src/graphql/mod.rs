@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::loaders::batching::BatchScheduler;
 use crate::loaders::Loaders;
 use document::DocumentLimits;
-use limits::{QueryLimits, ResponseBudget, RESPONSE_TOO_LARGE};
+use limits::{QueryLimits, ResponseBudget, RESPONSE_TOO_LARGE, TOO_COMPLEX, TOO_DEEP};
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
@@ -54,33 +54,40 @@ pub fn schema_builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscript
 /// and the checks every request passes before and after the schema runs it.
 pub struct Api {
     schema: AppSchema,
+    /// The same types with an extension that reads a query's depth and cost: used only to
+    /// explain a refusal of `schema` with figures (see `limits`).
+    diagnostic: AppSchema,
     db: DatabaseConnection,
     document_limits: DocumentLimits,
     max_errors: usize,
+    max_response_bytes: usize,
     request_timeout: Duration,
 }
 
 impl Api {
     pub fn new(db: DatabaseConnection, settings: &Settings) -> Self {
         let limits = &settings.limits;
+        let query_limits = QueryLimits {
+            max_depth: limits.max_depth,
+            max_complexity: limits.max_complexity,
+        };
         let mut builder = schema_builder()
             .data(db.clone())
-            .extension(QueryLimits {
-                max_depth: limits.max_depth,
-                max_complexity: limits.max_complexity,
-            })
-            .extension(ResponseBudget {
-                max_bytes: limits.max_response_bytes,
-            })
-            .extension(Tracing);
+            .limit_depth(limits.max_depth)
+            .limit_complexity(limits.max_complexity);
+        if settings.trace_fields {
+            builder = builder.extension(Tracing);
+        }
         if !settings.exposure.introspection {
             builder = builder.disable_introspection();
         }
         Api {
             schema: builder.finish(),
+            diagnostic: schema_builder().extension(query_limits).finish(),
             db,
             document_limits: DocumentLimits::from_settings(settings),
             max_errors: limits.max_errors,
+            max_response_bytes: limits.max_response_bytes,
             request_timeout: limits.request_timeout,
         }
     }
@@ -102,8 +109,16 @@ impl Api {
         if let Err(refusal) = checked {
             return async_graphql::Response::from_errors(vec![refusal.into_server_error()]);
         }
+        // Kept to explain a refusal of the depth or cost limit (a few hundred bytes).
+        let explain = (
+            request.query.clone(),
+            request.variables.clone(),
+            request.operation_name.clone(),
+        );
         let scheduler = BatchScheduler::new();
-        let request = request.data(Loaders::new(self.db.clone(), &scheduler));
+        let request = request
+            .data(Loaders::new(self.db.clone(), &scheduler))
+            .data(ResponseBudget::new(self.max_response_bytes));
         let run = scheduler.run(self.schema.execute(request));
         let response = match tokio::time::timeout(self.request_timeout, run).await {
             Ok(response) => response,
@@ -115,7 +130,41 @@ impl Api {
                     .into_server_error(Default::default())])
             }
         };
+        let response = self.explain_limit_refusal(response, explain).await;
         self.bound_errors(response)
+    }
+
+    /// async-graphql's own depth and cost refusals say nothing of the figures: validate the
+    /// request again with the schema that reads them, and answer with its error instead.
+    async fn explain_limit_refusal(
+        &self,
+        response: async_graphql::Response,
+        (query, variables, operation_name): (String, async_graphql::Variables, Option<String>),
+    ) -> async_graphql::Response {
+        let refused_by_limit = response.data == async_graphql::Value::Null
+            && response
+                .errors
+                .iter()
+                .any(|error| error.message == TOO_DEEP || error.message == TOO_COMPLEX);
+        if !refused_by_limit {
+            return response;
+        }
+        let mut request = async_graphql::Request::new(query).variables(variables);
+        request.operation_name = operation_name;
+        let explained = self.diagnostic.execute(request).await;
+        let names_the_limit = explained.errors.iter().any(|error| {
+            error
+                .extensions
+                .as_ref()
+                .is_some_and(|extensions| extensions.get("limit").is_some())
+        });
+        // Both schemas compute the same figures, so the explanation is always there; were it
+        // not, the refusal stands as it is.
+        if names_the_limit {
+            explained
+        } else {
+            response
+        }
     }
 
     /// A response stopped at `--max-response-bytes` is that one error, with no partial data;

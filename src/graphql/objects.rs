@@ -11,6 +11,7 @@ use entity::{post, user};
 use crate::error::AppError;
 use crate::graphql::connection::{page_complexity, relation_connection, Connection, Node};
 use crate::graphql::context::loaders;
+use crate::graphql::limits::counted;
 
 /// Text fields cost by what they can return (other fields cost 1): a name holds up to 1000
 /// characters, a post's content has no bound but the request size.
@@ -38,13 +39,13 @@ impl User {
 
     /// Not empty, at most 1000 characters.
     #[graphql(complexity = "TEXT_COST_NAME")]
-    async fn name(&self) -> &str {
-        &self.0.name
+    async fn name(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
+        counted(ctx, &self.0.name).extend()
     }
 
     /// Unique across users; stored in lower case.
-    async fn email(&self) -> &str {
-        &self.0.email
+    async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
+        counted(ctx, &self.0.email).extend()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -157,14 +158,14 @@ impl Post {
     }
 
     /// Unique across all posts.
-    async fn title(&self) -> &str {
-        &self.0.title
+    async fn title(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
+        counted(ctx, &self.0.title).extend()
     }
 
     /// The post's text; it may be long.
     #[graphql(complexity = "TEXT_COST_CONTENT")]
-    async fn content(&self) -> &str {
-        &self.0.content
+    async fn content(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
+        counted(ctx, &self.0.content).extend()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

@@ -1,8 +1,9 @@
-//! HTTP: the routes `POST`/`GET /graphql`, the playground at `GET /` (`playground`), and
-//! `GET /health` (`health`). The GraphQL-over-HTTP protocol details live in `protocol`; running
+//! HTTP: the routes `POST`/`GET /graphql`, the playground at `GET /` (`playground`),
+//! `GET /health` (`health`) and `GET /metrics` (`metrics`). The GraphQL-over-HTTP protocol details live in `protocol`; running
 //! the request (with loaders of its own) is `graphql::Api::execute`.
 
 mod health;
+pub mod metrics;
 pub mod playground;
 pub mod protocol;
 
@@ -13,6 +14,7 @@ use futures_util::StreamExt;
 
 use crate::config::ExposureSettings;
 use crate::graphql::Api;
+use metrics::Metrics;
 use protocol::{HttpError, ResponseType};
 
 /// Largest request body accepted on `POST /graphql`.
@@ -25,7 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, exposure: &ExposureSettings) {
             .route(web::get().to(graphql_get))
             .default_service(web::to(method_not_allowed)),
     )
-    .route("/health", web::get().to(health::health));
+    .route("/health", web::get().to(health::health))
+    .route("/metrics", web::get().to(metrics::metrics));
     if exposure.playground {
         cfg.configure(playground::routes);
     }
@@ -50,9 +53,11 @@ pub fn cors(origins: &[String]) -> Cors {
 
 async fn graphql_post(
     api: web::Data<Api>,
+    metrics: web::Data<Metrics>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
+    metrics.count_request();
     let response_type = match protocol::negotiate(&req) {
         Ok(response_type) => response_type,
         Err(err) => return error_response(&err, ResponseType::Json),
@@ -74,7 +79,12 @@ async fn graphql_post(
     }
 }
 
-async fn graphql_get(api: web::Data<Api>, req: HttpRequest) -> HttpResponse {
+async fn graphql_get(
+    api: web::Data<Api>,
+    metrics: web::Data<Metrics>,
+    req: HttpRequest,
+) -> HttpResponse {
+    metrics.count_request();
     let response_type = match protocol::negotiate(&req) {
         Ok(response_type) => response_type,
         Err(err) => return error_response(&err, ResponseType::Json),
@@ -129,7 +139,7 @@ async fn execute(
         .content_type(response_type.content_type())
         // The same GET answers differently by `Accept`: caches must keep them apart.
         .insert_header((header::VARY, "Accept"))
-        .json(body)
+        .body(body)
 }
 
 /// The body of a POST, up to `MAX_BODY_BYTES` (beyond: a 413 in the GraphQL error format).

@@ -3,6 +3,8 @@
 //! which status code a response gets, and the request errors found before execution. It knows
 //! nothing of our schema.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpRequest;
 use async_graphql::parser::parse_query;
@@ -361,14 +363,12 @@ fn one_line_parse_error(message: &str) -> String {
 /// The status code and body of an executed request. A request error (the document did not
 /// parse or validate, or the variables did not fit: nothing executed) has no `data`, and under
 /// `application/graphql-response+json` it is a 400; under `application/json` everything is a
-/// 200, as legacy clients expect.
+/// 200, as legacy clients expect. The body is serialised once, straight from the response, so
+/// objects keep the order of the selection.
 pub fn response_status_and_body(
     response: &async_graphql::Response,
     response_type: ResponseType,
-) -> (StatusCode, Value) {
-    let mut body = serde_json::to_value(response).unwrap_or_else(|_| {
-        json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] })
-    });
+) -> (StatusCode, Vec<u8>) {
     let no_data = response.data == async_graphql::Value::Null && !response.errors.is_empty();
     // Nothing could be answered because the database was away or the request ran out of time:
     // a 503 tells clients and proxies to try again, where the protocol allows a status.
@@ -376,24 +376,35 @@ pub fn response_status_and_body(
         && response.errors.iter().all(|error| {
             error_code(error).is_some_and(|code| code == "SERVICE_UNAVAILABLE" || code == "TIMEOUT")
         });
-    if unavailable {
-        let status = match response_type {
-            ResponseType::GraphqlResponseJson => StatusCode::SERVICE_UNAVAILABLE,
-            ResponseType::Json => StatusCode::OK,
-        };
-        return (status, body);
-    }
-    let request_error = no_data && response.errors.iter().all(|error| error.path.is_empty());
-    if !request_error {
-        return (StatusCode::OK, body);
-    }
-    if let Some(body) = body.as_object_mut() {
-        body.remove("data");
-    }
-    match response_type {
-        ResponseType::GraphqlResponseJson => (StatusCode::BAD_REQUEST, body),
-        ResponseType::Json => (StatusCode::OK, body),
-    }
+    let request_error =
+        !unavailable && no_data && response.errors.iter().all(|error| error.path.is_empty());
+    let status = match response_type {
+        ResponseType::Json => StatusCode::OK,
+        ResponseType::GraphqlResponseJson if unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ResponseType::GraphqlResponseJson if request_error => StatusCode::BAD_REQUEST,
+        ResponseType::GraphqlResponseJson => StatusCode::OK,
+    };
+    let body = Body {
+        data: (!request_error).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "cannot serialise a response");
+        br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
+    });
+    (status, bytes)
+}
+
+/// A GraphQL response as it goes over the wire.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[ServerError]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, async_graphql::Value>,
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ backend_tests!(on [sqlite]:
     health_checks_the_database,
     health_reports_an_unreachable_database,
     loaders_do_not_outlive_their_request,
+    responses_keep_the_order_of_the_selection,
 );
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -446,4 +447,36 @@ async fn loaders_do_not_outlive_their_request(app: TestApp) {
         app.data(read, json!({ "id": id })).await["user"]["name"],
         "New name"
     );
+}
+
+async fn responses_keep_the_order_of_the_selection(app: TestApp) {
+    // Arrange
+    app.create_user("Zoe", "zoe@example.com").await;
+
+    // Act: fields in anything but alphabetical order, aliases included.
+    let text = app
+        .post("/graphql")
+        .json(&json!({ "query": "{ users { totalCount nodes { name id zeta: email createdAt alpha: name } } }" }))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("a body");
+
+    // Assert: the keys come in the order they were asked for.
+    let expected = r#"{"data":{"users":{"totalCount":1,"nodes":[{"name":"Zoe","id":"#;
+    assert!(text.starts_with(expected), "{text}");
+    let keys = [
+        "\"name\"",
+        "\"id\"",
+        "\"zeta\"",
+        "\"createdAt\"",
+        "\"alpha\"",
+    ];
+    let positions: Vec<usize> = keys
+        .iter()
+        .map(|key| text.find(key).unwrap_or_else(|| panic!("{key} in {text}")))
+        .collect();
+    assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "{text}");
 }
