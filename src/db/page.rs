@@ -13,6 +13,7 @@
 //! descriptions live with their tables' queries (`db::users`, `db::posts`, `db::follows`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -298,10 +299,11 @@ impl PageArgs {
     }
 }
 
-/// One page of a list, with each row's cursor.
+/// One page of a list, with each row's cursor. Rows are shared, not copied, by whoever holds
+/// the page (a loader's cache, the connections and nodes built from it).
 #[derive(Debug, Clone)]
 pub struct Page<M> {
-    pub rows: Vec<M>,
+    pub rows: Vec<Arc<M>>,
     pub cursors: Vec<Cursor>,
     pub has_next_page: bool,
     pub has_previous_page: bool,
@@ -324,7 +326,7 @@ impl<M> Page<M> {
         if self.rows.len() as u64 >= limit {
             self.has_next_page = true;
         } else {
-            self.rows.push(row);
+            self.rows.push(Arc::new(row));
             self.cursors.push(cursor);
         }
     }

@@ -5,6 +5,7 @@
 //! through the relation's loaders for a relation.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use async_graphql::{Context, Object, OutputType, ResultExt, SimpleObject, TypeName};
 use sea_orm::FromQueryResult;
@@ -22,7 +23,7 @@ pub trait Node: OutputType + Clone + Send + Sync + 'static {
     /// The GraphQL name; the connection is `<NAME>Connection`.
     const NAME: &'static str;
     type Row;
-    fn from_row(row: Self::Row) -> Self;
+    fn from_row(row: Arc<Self::Row>) -> Self;
 
     /// The field that leads from a node to the user it cannot exist without (a post's
     /// `author`), if any; see `owner_of`.
@@ -76,7 +77,9 @@ where
     });
     let page = page.extend()?;
     prime::<L::Entity>(ctx, &page.rows).await;
-    let page = without_vanished_owners::<N>(ctx, page).await.extend()?;
+    let page = without_vanished_owners::<N>(ctx, page, None)
+        .await
+        .extend()?;
     Ok(Connection::new(page, total_count.extend()?))
 }
 
@@ -103,7 +106,7 @@ where
         .extend()?;
     prime::<L::Entity>(ctx, &page.rows).await;
     // The loader's page is shared by whoever asked for it; this connection takes a copy.
-    let page = without_vanished_owners::<N>(ctx, Page::clone(&page))
+    let page = without_vanished_owners::<N>(ctx, Page::clone(&page), Some(parent))
         .await
         .extend()?;
     Ok(Connection::new(page, total_count))
@@ -111,14 +114,19 @@ where
 
 /// `page` without the rows whose owner (`Node::owner_of`) is gone, when the selection reads the
 /// owner: the owners are loaded here, batched like the field would load them (and cached for
-/// it), so the check costs no statement of its own.
+/// it), so the check costs no statement of its own. Rows owned by the `parent` they were read
+/// for need no check: every relation hangs off a user, and that user is in hand.
 async fn without_vanished_owners<N: Node>(
     ctx: &Context<'_>,
     mut page: Page<N::Row>,
+    parent: Option<i32>,
 ) -> crate::error::AppResult<Page<N::Row>> {
     let Some(field) = N::OWNER_FIELD else {
         return Ok(page);
     };
+    if parent.is_some() && page.rows.iter().all(|row| N::owner_of(row) == parent) {
+        return Ok(page);
+    }
     let look_ahead = ctx.look_ahead();
     let reads_owner = look_ahead.field("nodes").field(field).exists()
         || look_ahead
@@ -129,9 +137,14 @@ async fn without_vanished_owners<N: Node>(
     if !reads_owner {
         return Ok(page);
     }
-    let owners: Vec<i32> = page.rows.iter().filter_map(N::owner_of).collect();
+    let owners: Vec<i32> = page
+        .rows
+        .iter()
+        .filter_map(|row| N::owner_of(row))
+        .collect();
     let found = loaders(ctx)?.user_by_id.load_many(owners).await?;
-    let present = |row: &N::Row| N::owner_of(row).is_none_or(|owner| found.contains_key(&owner));
+    let present =
+        |row: &Arc<N::Row>| N::owner_of(row).is_none_or(|owner| found.contains_key(&owner));
     if page.rows.iter().all(present) {
         return Ok(page);
     }
@@ -150,7 +163,7 @@ fn wants_total_count(ctx: &Context<'_>) -> bool {
 }
 
 /// Puts rows in hand into their by-id cache, for tables worth it (`Primed`).
-async fn prime<E: HasId + Primed>(ctx: &Context<'_>, rows: &[E::Model])
+async fn prime<E: HasId + Primed>(ctx: &Context<'_>, rows: &[Arc<E::Model>])
 where
     E::Model: Clone + Send + Sync + 'static,
 {
@@ -159,7 +172,7 @@ where
     };
     if let Some(by_id) = E::by_id(loaders) {
         by_id
-            .feed_many(rows.iter().map(|row| (E::id_of(row), row.clone())))
+            .feed_many(rows.iter().map(|row| (E::id_of(row), Arc::clone(row))))
             .await;
     }
 }
@@ -174,6 +187,11 @@ pub struct Connection<N> {
 }
 
 impl<N: Node> Connection<N> {
+    /// Changes each node, e.g. to hand it what the caller knows of it.
+    pub fn for_each_node(&mut self, change: impl FnMut(&mut N)) {
+        self.nodes.iter_mut().for_each(change);
+    }
+
     fn new(page: Page<N::Row>, total_count: Option<u64>) -> Self {
         Connection {
             nodes: page.rows.into_iter().map(N::from_row).collect(),

@@ -66,8 +66,8 @@ impl FollowMutation {
             changed,
         } = mutate(ctx, |txn| Box::pin(db::follows::follow(txn, edge))).await?;
         Ok(FollowUserPayload {
-            follower: User(follower),
-            followee: User(followee),
+            follower: User::new(follower),
+            followee: User::new(followee),
             created: changed,
         })
     }
@@ -85,8 +85,8 @@ impl FollowMutation {
             changed,
         } = mutate(ctx, |txn| Box::pin(db::follows::unfollow(txn, edge))).await?;
         Ok(UnfollowUserPayload {
-            follower: User(follower),
-            followee: User(followee),
+            follower: User::new(follower),
+            followee: User::new(followee),
             removed: changed,
         })
     }

@@ -4,6 +4,8 @@
 //! `follow`. Every relation field is thin: it names the relation's loaders and lets
 //! `connection` build the page, batched with every other parent's.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, ResultExt, ID};
 use chrono::{DateTime, Utc};
 use entity::{post, user};
@@ -20,13 +22,19 @@ const TEXT_COST_CONTENT: usize = 20;
 
 /// A person who writes posts and follows other people.
 #[derive(Clone)]
-pub struct User(pub user::Model);
+pub struct User(pub Arc<user::Model>);
+
+impl User {
+    pub fn new(row: user::Model) -> Self {
+        User(Arc::new(row))
+    }
+}
 
 impl Node for User {
     const NAME: &'static str = "User";
     type Row = user::Model;
 
-    fn from_row(row: user::Model) -> Self {
+    fn from_row(row: Arc<user::Model>) -> Self {
         User(row)
     }
 }
@@ -64,7 +72,11 @@ impl User {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<Post>> {
         let relation = &loaders(ctx).extend()?.posts_by_author;
-        relation_connection(ctx, relation, self.0.id, first, after).await
+        let mut posts: Connection<Post> =
+            relation_connection(ctx, relation, self.0.id, first, after).await?;
+        // Their author is this user, in hand: `author` needs no lookup.
+        posts.for_each_node(|post| post.author = Some(Arc::clone(&self.0)));
+        Ok(posts)
     }
 
     /// How many posts this user has written. Batched like `posts`.
@@ -134,14 +146,24 @@ impl User {
 
 /// A blog post. It always has an author.
 #[derive(Clone)]
-pub struct Post(pub post::Model);
+pub struct Post {
+    row: Arc<post::Model>,
+    /// The author, when whoever made this node had them in hand (a user's own posts).
+    author: Option<Arc<user::Model>>,
+}
+
+impl Post {
+    pub fn new(row: post::Model) -> Self {
+        Post::from_row(Arc::new(row))
+    }
+}
 
 impl Node for Post {
     const NAME: &'static str = "Post";
     type Row = post::Model;
 
-    fn from_row(row: post::Model) -> Self {
-        Post(row)
+    fn from_row(row: Arc<post::Model>) -> Self {
+        Post { row, author: None }
     }
 
     const OWNER_FIELD: Option<&'static str> = Some("author");
@@ -154,32 +176,35 @@ impl Node for Post {
 #[Object]
 impl Post {
     async fn id(&self) -> ID {
-        ID::from(self.0.id)
+        ID::from(self.row.id)
     }
 
     /// Unique across all posts.
     async fn title(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
-        counted(ctx, &self.0.title).extend()
+        counted(ctx, &self.row.title).extend()
     }
 
     /// The post's text; it may be long.
     #[graphql(complexity = "TEXT_COST_CONTENT")]
     async fn content(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
-        counted(ctx, &self.0.content).extend()
+        counted(ctx, &self.row.content).extend()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.row.created_at
     }
 
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+        self.row.updated_at
     }
 
     /// Who wrote the post. Batched: one statement for all the posts of a response, none when
     /// the author was already loaded.
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
-        let author_id = self.0.author_id;
+        if let Some(author) = &self.author {
+            return Ok(User(Arc::clone(author)));
+        }
+        let author_id = self.row.author_id;
         let author = loaders(ctx)
             .extend()?
             .user_by_id
@@ -189,7 +214,7 @@ impl Post {
             // The foreign key makes this impossible; if it happens, it is our bug, not the
             // client's.
             .ok_or_else(|| {
-                AppError::Internal(format!("post {} has no author {author_id}", self.0.id))
+                AppError::Internal(format!("post {} has no author {author_id}", self.row.id))
             })
             .extend()?;
         Ok(User(author))

@@ -6,7 +6,7 @@ use async_graphql::{Context, InputObject, Object, ResultExt, SimpleObject, ID};
 use crate::db;
 use crate::db::posts::AllPosts;
 use crate::domain::post::{NewPost, PostChanges};
-use crate::graphql::connection::{page_complexity, root_connection, Connection};
+use crate::graphql::connection::{page_complexity, root_connection, Connection, Node};
 use crate::graphql::context::{loaders, mutate, parse_id};
 use crate::graphql::objects::Post;
 
@@ -33,7 +33,7 @@ impl PostQuery {
         {
             return Ok(None);
         }
-        Ok(Some(Post(post)))
+        Ok(Some(Post::from_row(post)))
     }
 
     /// All posts, oldest first.
@@ -94,7 +94,7 @@ impl PostMutation {
             Box::pin(db::posts::create(txn, author_id, new.clone()))
         })
         .await?;
-        Ok(Post(post))
+        Ok(Post::new(post))
     }
 
     /// Changes a post's title or content, or moves it to another author.
@@ -115,7 +115,7 @@ impl PostMutation {
             Box::pin(db::posts::update(txn, id, changes.clone()))
         })
         .await?;
-        Ok(Post(post))
+        Ok(Post::new(post))
     }
 
     /// Deletes a post.

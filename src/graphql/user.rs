@@ -94,7 +94,7 @@ impl UserMutation {
             .collect();
         let new = NewUser::parse(input.name, input.email, posts).extend()?;
         let user = mutate(ctx, |txn| Box::pin(db::users::create(txn, new.clone()))).await?;
-        Ok(User(user))
+        Ok(User::new(user))
     }
 
     /// Changes a user's name or email.
@@ -110,7 +110,7 @@ impl UserMutation {
             Box::pin(db::users::update(txn, id, changes.clone()))
         })
         .await?;
-        Ok(User(user))
+        Ok(User::new(user))
     }
 
     /// Deletes a user and, by cascade, all their posts and follow edges.

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{DatabaseConnection, EntityTrait};
@@ -29,17 +30,18 @@ where
     E: HasId,
     E::Model: Clone + Send + Sync + 'static,
 {
-    type Value = <E as EntityTrait>::Model;
+    /// Shared, not copied, by every resolver that asks for the row.
+    type Value = Arc<<E as EntityTrait>::Model>;
     type Error = AppError;
 
     #[tracing::instrument(name = "ByIdLoader", skip_all, fields(table = E::default().table_name(), keys = keys.len()))]
-    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, E::Model>, AppError> {
+    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, AppError> {
         let mut found = HashMap::with_capacity(keys.len());
         for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {
             let rows = find_by_ids::<E>(&self.db, chunk)
                 .await
                 .map_err(log_batch_error)?;
-            found.extend(rows.into_iter().map(|row| (E::id_of(&row), row)));
+            found.extend(rows.into_iter().map(|row| (E::id_of(&row), Arc::new(row))));
         }
         Ok(found)
     }
