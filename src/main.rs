@@ -31,7 +31,14 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => {
-            init_subscriber(get_subscriber(&settings.log, std::io::stdout));
+            // Log lines (one per request) are written by a thread of their own, in batches:
+            // a request never waits on stdout. Not lossy: a full buffer slows logging down,
+            // it does not drop lines. The guard flushes what is left when `main` returns.
+            let (stdout, _flush_on_exit) =
+                tracing_appender::non_blocking::NonBlockingBuilder::default()
+                    .lossy(false)
+                    .finish(std::io::stdout());
+            init_subscriber(get_subscriber(&settings.log, stdout));
             tracing::info!(database = %db::redact(&settings.database.url), "starting");
             let app = Application::build(&settings).await?;
             let host = settings
