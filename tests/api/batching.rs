@@ -24,6 +24,8 @@ backend_tests!(
     long_key_lists_are_split_into_batches,
 );
 
+backend_tests!(on [postgres]: relation_pages_read_only_the_page_on_postgres);
+
 const USERS_WITH_POSTS_AND_AUTHORS: &str = "query($n: Int!) { users(first: $n) { nodes { posts(first: 5) { totalCount nodes { title author { name } } } } } }";
 
 /// Statements run by one request of `query`.
@@ -245,4 +247,68 @@ async fn long_key_lists_are_split_into_batches(app: TestApp) {
         keys
     );
     assert_eq!(statements.load(Ordering::SeqCst), 9);
+}
+
+/// The nodes of an `EXPLAIN (FORMAT JSON)` plan, depth first.
+fn plan_nodes(plan: &serde_json::Value, nodes: &mut Vec<serde_json::Value>) {
+    nodes.push(plan.clone());
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        plan_nodes(child, nodes);
+    }
+}
+
+async fn relation_pages_read_only_the_page_on_postgres(app: TestApp) {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    // Arrange: 3 authors with 3,000 posts each, written in SQL, one author's after the other's
+    // (as a blog's posts are: a pass over ids meets one author's for a long stretch).
+    app.db
+        .execute_unprepared(
+            "INSERT INTO users (name, email, created_at) SELECT 'Author ' || a, 'a' || a || '@example.com', now() FROM generate_series(1, 3) a;
+             INSERT INTO posts (title, content, author_id, created_at, updated_at)
+               SELECT 'Post ' || p || ' of ' || u.id, '', u.id, now(), now()
+               FROM users u, generate_series(1, 3000) p ORDER BY u.id, p;
+             ANALYZE users; ANALYZE posts;",
+        )
+        .await
+        .expect("write the posts");
+    let authors: Vec<i32> = vec![1, 2, 3];
+    let args = PageArgs::parse::<PostsByAuthor>(Some(5), None).expect("page arguments");
+    let pages =
+        blogql::db::page::pages_statement::<PostsByAuthor>(DbBackend::Postgres, &authors, &args)
+            .expect("the page statement");
+
+    // Act
+    let explain = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!("EXPLAIN (ANALYZE, FORMAT JSON) {}", pages.sql),
+        pages.values.map(|values| values.0).unwrap_or_default(),
+    );
+    let row = app
+        .db
+        .query_one_raw(explain)
+        .await
+        .expect("EXPLAIN")
+        .expect("a plan");
+    let plan: serde_json::Value = row.try_get_by_index(0).expect("a JSON plan");
+    let mut nodes = Vec::new();
+    plan_nodes(&plan[0]["Plan"], &mut nodes);
+
+    // Assert: each author's page is an index scan on (author_id, id) that stops after the page.
+    let on_posts: Vec<&serde_json::Value> = nodes
+        .iter()
+        .filter(|node| node["Relation Name"] == "posts")
+        .collect();
+    assert_eq!(on_posts.len(), 1, "{plan:#}");
+    let scan = on_posts[0];
+    assert_eq!(scan["Index Name"], "idx_posts_author_id", "{plan:#}");
+    assert_eq!(scan["Actual Loops"], 3, "one scan per author: {plan:#}");
+    assert!(
+        scan["Actual Rows"].as_f64().is_some_and(|rows| rows <= 6.0),
+        "reads at most a page and one row per author, not 3,000: {plan:#}"
+    );
+    assert!(
+        scan["Rows Removed by Filter"].as_f64().unwrap_or(0.0) == 0.0,
+        "reads no other author's rows: {plan:#}"
+    );
 }
