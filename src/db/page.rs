@@ -20,11 +20,11 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
     Alias, Asterisk, ColumnRef, Condition, DynIden, Expr, ExprTrait, Func, IntoColumnRef, IntoIden,
-    JoinType, Order, Query, SelectStatement, WindowStatement,
+    JoinType, Order, Query, SelectStatement, SimpleExpr, WindowStatement,
 };
 use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryResult, QuerySelect,
-    QueryTrait, Statement, Value,
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryResult, QuerySelect, QueryTrait, Statement, Value,
 };
 use serde_json::json;
 
@@ -38,7 +38,7 @@ pub const MAX_PAGE_SIZE: u64 = 100;
 /// A list of `Entity` rows as the API offers it: one type per list, so that loaders can be
 /// generic over it.
 pub trait List: Send + Sync + 'static {
-    type Entity: EntityTrait;
+    type Entity: Omittable;
 
     /// The description; built once (a `LazyLock`), it is read on every page.
     fn def() -> &'static ListDef;
@@ -46,6 +46,34 @@ pub trait List: Send + Sync + 'static {
 
 /// The rows of a list's entity.
 pub type Row<L> = <<L as List>::Entity as EntityTrait>::Model;
+
+/// A table whose rows a page may read without some columns, when nobody reads them: each left
+/// out column is read as a placeholder of its type instead (`''`), so the row still decodes.
+/// Long text is where this pays: a page of posts for titles need not carry their contents.
+pub trait Omittable: EntityTrait {
+    /// The columns that may be left out, each with its placeholder; `Omit` numbers them in
+    /// this order.
+    fn omittable() -> Vec<(Self::Column, SimpleExpr)>;
+}
+
+/// Which of a table's `Omittable::omittable` columns a page leaves out: bit `i` for the `i`th.
+/// Part of the page's arguments, so a page read without a column is never served to a field
+/// that reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Omit(u32);
+
+impl Omit {
+    pub const NOTHING: Omit = Omit(0);
+
+    /// These columns too: the `index`th of `omittable()`.
+    pub fn and(self, index: usize) -> Omit {
+        Omit(self.0 | 1 << index)
+    }
+
+    fn omits(self, index: usize) -> bool {
+        self.0 & (1 << index) != 0
+    }
+}
 
 /// What the page builder needs to know of a list.
 #[derive(Debug)]
@@ -267,13 +295,16 @@ impl Cursor {
     }
 }
 
-/// A validated `first`/`after` pair of one list: the same for root lists and relations.
+/// A validated `first`/`after` pair of one list: the same for root lists and relations; and
+/// which columns nobody will read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageArgs {
     /// How many rows the page holds at most.
     pub limit: u64,
     /// Only rows after this position.
     pub after: Option<Cursor>,
+    /// Columns read as placeholders (see `Omittable`).
+    pub omit: Omit,
 }
 
 impl PageArgs {
@@ -295,7 +326,11 @@ impl PageArgs {
         let after = after
             .map(|text| Cursor::decode(L::def(), "after", text))
             .transpose()?;
-        Ok(PageArgs { limit, after })
+        Ok(PageArgs {
+            limit,
+            after,
+            omit: Omit::NOTHING,
+        })
     }
 }
 
@@ -336,8 +371,21 @@ const PARENT_ALIAS: &str = "page_parent";
 const ROW_NUMBER_ALIAS: &str = "page_row";
 const COUNT_ALIAS: &str = "page_count";
 
-fn key_alias(index: usize) -> String {
-    format!("page_key_{index}")
+/// The names under which a page statement returns its sort keys: static, as they are read for
+/// every row of every page. An order has at most this many keys.
+const KEY_ALIASES: [&str; 8] = [
+    "page_key_0",
+    "page_key_1",
+    "page_key_2",
+    "page_key_3",
+    "page_key_4",
+    "page_key_5",
+    "page_key_6",
+    "page_key_7",
+];
+
+fn key_alias(index: usize) -> &'static str {
+    KEY_ALIASES[index.min(KEY_ALIASES.len() - 1)]
 }
 
 /// One page of the root list `L`.
@@ -447,7 +495,7 @@ pub fn pages_statement<L: List>(
 
 /// How many rows the root list `L` holds.
 pub async fn count_all<L: List>(db: &impl ConnectionTrait) -> AppResult<u64> {
-    let mut select = select_joined::<L>(L::def(), false);
+    let mut select = select_joined::<L>(L::def(), None);
     select.expr_as(Expr::col(Asterisk).count(), Alias::new(COUNT_ALIAS));
     let count = match db.query_one(&select).await? {
         Some(row) => row.try_get::<i64>("", COUNT_ALIAS)?,
@@ -463,7 +511,7 @@ pub async fn count_by_parent<L: List>(
 ) -> AppResult<HashMap<i32, u64>> {
     let def = L::def();
     let parent = relation_parent(def)?;
-    let mut select = select_joined::<L>(def, false);
+    let mut select = select_joined::<L>(def, None);
     select
         .expr_as(Expr::col(parent.clone()), Alias::new(PARENT_ALIAS))
         .expr_as(Expr::col(Asterisk).count(), Alias::new(COUNT_ALIAS))
@@ -486,16 +534,33 @@ fn relation_parent(def: &ListDef) -> AppResult<&ColumnRef> {
         .ok_or_else(|| AppError::Internal(format!("{} is not a relation", def.name)))
 }
 
-/// `SELECT <the entity's columns> FROM <rows> [JOIN <link table>]`, or with `columns` false,
-/// selecting nothing yet.
-fn select_joined<L: List>(def: &ListDef, columns: bool) -> SelectStatement {
+/// `SELECT <the entity's columns, some as placeholders> FROM <rows> [JOIN <link table>]`, or
+/// with no `columns`, selecting nothing yet.
+fn select_joined<L: List>(def: &ListDef, columns: Option<Omit>) -> SelectStatement {
     let find = L::Entity::find();
     // SeaORM qualifies each column with its table, so a joined link table's `created_at`
     // cannot be mistaken for the rows' own.
-    let mut select = if columns {
-        find.into_query()
-    } else {
-        find.select_only().into_query()
+    let mut select = match columns {
+        None => find.select_only().into_query(),
+        Some(Omit::NOTHING) => find.into_query(),
+        Some(omit) => {
+            let mut find = find.select_only();
+            let omittable = L::Entity::omittable();
+            for column in <L::Entity as EntityTrait>::Column::iter() {
+                let placeholder = omittable
+                    .iter()
+                    .enumerate()
+                    .find(|(index, (omittable, _))| {
+                        omit.omits(*index) && omittable.as_str() == column.as_str()
+                    })
+                    .map(|(_, (_, placeholder))| placeholder.clone());
+                find = match placeholder {
+                    Some(placeholder) => find.column_as(placeholder, column.as_str()),
+                    None => find.column(column),
+                };
+            }
+            find.into_query()
+        }
     };
     if let Some(link) = def.parent.as_ref().and_then(|parent| parent.link.as_ref()) {
         select.inner_join(
@@ -508,7 +573,14 @@ fn select_joined<L: List>(def: &ListDef, columns: bool) -> SelectStatement {
 
 /// The rows of `L` after `args`' cursor, with their sort keys, unordered and unlimited.
 fn select_rows<L: List>(def: &ListDef, args: &PageArgs) -> AppResult<SelectStatement> {
-    let mut select = select_joined::<L>(def, true);
+    if def.order.keys.len() > KEY_ALIASES.len() {
+        return Err(AppError::Internal(format!(
+            "{} is ordered by more than {} keys",
+            def.name,
+            KEY_ALIASES.len()
+        )));
+    }
+    let mut select = select_joined::<L>(def, Some(args.omit));
     for (index, key) in def.order.keys.iter().enumerate() {
         select.expr_as(Expr::col(key.column.clone()), Alias::new(key_alias(index)));
     }
@@ -560,7 +632,7 @@ where
         .keys
         .iter()
         .enumerate()
-        .map(|(index, sort_key)| KeyValue::read(row, &key_alias(index), sort_key.kind))
+        .map(|(index, sort_key)| KeyValue::read(row, key_alias(index), sort_key.kind))
         .collect::<Result<Vec<_>, _>>()?;
     debug_assert!(key
         .iter()

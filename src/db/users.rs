@@ -8,11 +8,20 @@ use sea_orm::{
     Set,
 };
 
+use sea_orm::sea_query::SimpleExpr;
+
 use crate::db::by_id::HasId;
-use crate::db::page::{KeyKind, List, ListDef, ListOrder, SortKey};
+use crate::db::page::{KeyKind, List, ListDef, ListOrder, Omittable, SortKey};
 use crate::db::{follows, posts};
 use crate::domain::user::{Email, NewUser, UserChanges};
 use crate::error::{AppError, AppResult};
+
+/// Users are read whole: a page of users fills the by-id cache, which must hold whole rows.
+impl Omittable for user::Entity {
+    fn omittable() -> Vec<(user::Column, SimpleExpr)> {
+        Vec::new()
+    }
+}
 
 impl HasId for user::Entity {
     fn id_column() -> user::Column {

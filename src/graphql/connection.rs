@@ -12,7 +12,7 @@ use sea_orm::FromQueryResult;
 
 use crate::db::by_id::HasId;
 use crate::db::page::{
-    count_all, load_page, Cursor, List, Page, PageArgs, Row, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    count_all, load_page, Cursor, List, Omit, Page, PageArgs, Row, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 use crate::error::AppError;
 use crate::graphql::context::{database, loaders};
@@ -36,6 +36,27 @@ pub trait Node: OutputType + Clone + Send + Sync + 'static {
     fn owner_of(_row: &Self::Row) -> Option<i32> {
         None
     }
+
+    /// The columns a page of these nodes may leave out, given what the connection's selection
+    /// reads of its nodes (`nodes { ... }`, `edges { node { ... } }`).
+    fn omit(_reads: &dyn Fn(&str) -> bool) -> Omit {
+        Omit::NOTHING
+    }
+}
+
+/// What a connection's page needs to read: `first`, `after`, and only the columns its nodes'
+/// selection reads.
+fn page_args<L: List, N: Node>(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> crate::error::AppResult<PageArgs> {
+    let mut args = PageArgs::parse::<L>(first, after)?;
+    let selection = ctx.look_ahead();
+    let nodes = selection.field("nodes");
+    let edge_nodes = selection.field("edges").field("node");
+    args.omit = N::omit(&|field| nodes.field(field).exists() || edge_nodes.field(field).exists());
+    Ok(args)
 }
 
 /// What a list field costs for `--max-complexity` on top of its nodes, like any field. Its
@@ -66,7 +87,7 @@ where
     Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
     N: Node<Row = Row<L>>,
 {
-    let args = PageArgs::parse::<L>(first, after.as_deref()).extend()?;
+    let args = page_args::<L, N>(ctx, first, after.as_deref()).extend()?;
     let db = database(ctx).extend()?;
     let (page, total_count) = futures_util::join!(load_page::<L>(db, &args), async {
         if wants_total_count(ctx) {
@@ -99,7 +120,7 @@ where
     Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
     N: Node<Row = Row<L>>,
 {
-    let args = PageArgs::parse::<L>(first, after.as_deref()).extend()?;
+    let args = page_args::<L, N>(ctx, first, after.as_deref()).extend()?;
     let (page, total_count) = relation
         .page(parent, args, wants_total_count(ctx))
         .await

@@ -10,6 +10,8 @@ use async_graphql::{Context, Object, ResultExt, ID};
 use chrono::{DateTime, Utc};
 use entity::{post, user};
 
+use crate::db::page::Omit;
+use crate::db::posts;
 use crate::error::AppError;
 use crate::graphql::connection::{page_complexity, relation_connection, Connection, Node};
 use crate::graphql::context::loaders;
@@ -170,6 +172,13 @@ impl Node for Post {
 
     fn owner_of(post: &post::Model) -> Option<i32> {
         Some(post.author_id)
+    }
+
+    fn omit(reads: &dyn Fn(&str) -> bool) -> Omit {
+        posts::omit_unread(|column| match column {
+            post::Column::Content => reads("content"),
+            _ => true,
+        })
     }
 }
 

@@ -13,6 +13,7 @@ backend_tests!(
     user_posts_are_paginated_per_user,
     titles_are_unique_exactly,
     text_round_trips_exactly,
+    a_page_read_without_contents_never_answers_for_one_with_them,
 );
 
 async fn post_is_created_and_read_with_its_author(app: TestApp) {
@@ -293,5 +294,55 @@ async fn text_round_trips_exactly(app: TestApp) {
     assert_eq!(
         post["author"],
         json!({ "name": name, "email": "zoë@example.com" })
+    );
+}
+
+async fn a_page_read_without_contents_never_answers_for_one_with_them(app: TestApp) {
+    // Arrange
+    app.seed(2, 2).await;
+
+    // Act: pages of the same lists, read for titles only and for everything, in one request.
+    let data = app
+        .data(
+            r#"{
+                titles: posts(first: 2) { nodes { title } }
+                whole: posts(first: 2) { edges { node { title content createdAt updatedAt } } }
+                users(first: 1) {
+                    nodes {
+                        titles: posts(first: 1) { nodes { title } }
+                        whole: posts(first: 1) { nodes { ...Whole } }
+                    }
+                }
+            }
+            fragment Whole on Post { content createdAt }"#,
+            json!({}),
+        )
+        .await;
+
+    // Assert: the whole rows are whole.
+    assert_eq!(
+        data["titles"]["nodes"],
+        json!([{ "title": "Post 0 of user 0" }, { "title": "Post 1 of user 0" }])
+    );
+    let whole = &data["whole"]["edges"][0]["node"];
+    assert_eq!(whole["content"], "About Post 0 of user 0");
+    let created_at = whole["createdAt"].as_str().expect("createdAt");
+    assert!(!created_at.starts_with("1970"), "{created_at}");
+    assert_eq!(whole["createdAt"], whole["updatedAt"]);
+    let user = &data["users"]["nodes"][0];
+    assert_eq!(
+        user["titles"]["nodes"],
+        json!([{ "title": "Post 0 of user 0" }])
+    );
+    assert_eq!(
+        user["whole"]["nodes"][0]["content"],
+        "About Post 0 of user 0"
+    );
+    let nested_created_at = user["whole"]["nodes"][0]["createdAt"]
+        .as_str()
+        .expect("createdAt");
+    assert!(
+        !nested_created_at.starts_with("1970"),
+        "{nested_created_at}"
     );
 }
