@@ -26,6 +26,9 @@ use crate::config::DatabaseSettings;
 /// How long an SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a pooled connection may sit idle before it is pinged when checked out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
+
 /// How often start-up tries to reach a database that is not answering yet.
 const CONNECT_RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -35,6 +38,11 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
     options
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
+        // SQLx pings a pooled connection on every checkout by default: a round trip to the
+        // database before each statement. Only connections idle for a while (which a server,
+        // proxy or firewall may have dropped) are pinged; a broken busy one fails its
+        // statement, which is answered SERVICE_UNAVAILABLE, and is closed.
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         // One line per statement at debug level, so `--log info,sqlx=debug` shows the SQL.
         .sqlx_logging(true)
         .sqlx_logging_level(log::LevelFilter::Debug)
