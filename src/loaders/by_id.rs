@@ -34,7 +34,7 @@ where
     type Value = Arc<<E as EntityTrait>::Model>;
     type Error = AppError;
 
-    #[tracing::instrument(name = "ByIdLoader", skip_all, fields(table = E::default().table_name(), keys = keys.len()))]
+    #[tracing::instrument(name = "ByIdLoader", level = "debug", skip_all, fields(table = E::default().table_name(), keys = keys.len()))]
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, AppError> {
         let mut found = HashMap::with_capacity(keys.len());
         for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {

@@ -36,7 +36,7 @@ where
     type Value = Arc<Page<Row<L>>>;
     type Error = AppError;
 
-    #[tracing::instrument(name = "PageByParentLoader", skip_all, fields(list = L::def().name, keys = keys.len()))]
+    #[tracing::instrument(name = "PageByParentLoader", level = "debug", skip_all, fields(list = L::def().name, keys = keys.len()))]
     async fn load(&self, keys: &[PageKey]) -> Result<HashMap<PageKey, Self::Value>, AppError> {
         // Parents of one list share the page arguments; group by them so each group is one
         // statement.
@@ -73,7 +73,7 @@ impl<L: List> Loader<i32> for CountByParentLoader<L> {
     type Value = u64;
     type Error = AppError;
 
-    #[tracing::instrument(name = "CountByParentLoader", skip_all, fields(list = L::def().name, keys = keys.len()))]
+    #[tracing::instrument(name = "CountByParentLoader", level = "debug", skip_all, fields(list = L::def().name, keys = keys.len()))]
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, u64>, AppError> {
         let mut counts = HashMap::with_capacity(keys.len());
         for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {
