@@ -9,24 +9,21 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set,
 };
 
-use crate::db::page::{KeyKind, List, ListDef, ListOrder, Parent, SortKey};
+use crate::db::page::{Direction, KeyKind, List, ListDef, Orders, Parent, SortField};
+use crate::db::{fields, posts};
 use crate::domain::follow::FollowEdge;
 use crate::error::{AppError, AppResult};
 
-/// Newest follow first; two follows made in the same microsecond by the other user's id.
-fn newest_follow_first(other: user::Column) -> ListOrder {
-    ListOrder {
-        name: "FOLLOWED_AT_DESC",
-        keys: vec![
-            SortKey::descending((follow::Entity, follow::Column::CreatedAt), KeyKind::Time),
-            SortKey::descending((user::Entity, other), KeyKind::Id),
-        ],
-    }
-}
-
 /// Users linked to the parent through `follows`: the parent is on the `parent` side of the
-/// edge, the users on the `other` side.
+/// edge, the users on the `other` side. They can be ordered as any users, and by when the
+/// follow was made (`FOLLOWED_AT`, the default: newest first).
 fn users_linked(name: &'static str, parent: follow::Column, other: follow::Column) -> ListDef {
+    let mut fields = fields::user_sort_fields();
+    fields.push(SortField::column(
+        "FOLLOWED_AT",
+        (follow::Entity, follow::Column::CreatedAt),
+        KeyKind::Time,
+    ));
     ListDef {
         name,
         parent: Some(Parent::through(
@@ -35,7 +32,11 @@ fn users_linked(name: &'static str, parent: follow::Column, other: follow::Colum
             (follow::Entity, other),
             (user::Entity, user::Column::Id),
         )),
-        order: newest_follow_first(user::Column::Id),
+        orders: Orders {
+            fields,
+            tie: "ID",
+            default: vec![("FOLLOWED_AT", Direction::Desc)],
+        },
     }
 }
 
@@ -75,7 +76,8 @@ impl List for FollowingOf {
     }
 }
 
-/// `User.feed`: the posts of the users the parent follows, newest first.
+/// `User.feed`: the posts of the users the parent follows, newest first unless asked
+/// otherwise.
 pub struct FeedOf;
 
 impl List for FeedOf {
@@ -90,13 +92,7 @@ impl List for FeedOf {
                 (follow::Entity, follow::Column::FolloweeId),
                 (post::Entity, post::Column::AuthorId),
             )),
-            order: ListOrder {
-                name: "CREATED_AT_DESC",
-                keys: vec![
-                    SortKey::descending((post::Entity, post::Column::CreatedAt), KeyKind::Time),
-                    SortKey::descending((post::Entity, post::Column::Id), KeyKind::Id),
-                ],
-            },
+            orders: posts::orders(vec![("CREATED_AT", Direction::Desc)]),
         });
         &DEF
     }

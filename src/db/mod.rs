@@ -8,6 +8,7 @@
 //! the API, `seed-demo`, a background task or a test can all call them.
 
 pub mod by_id;
+pub mod fields;
 pub mod follows;
 pub mod page;
 pub mod posts;

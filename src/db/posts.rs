@@ -12,7 +12,8 @@ use sea_orm::{
 use sea_orm::sea_query::{Expr, SimpleExpr};
 
 use crate::db::by_id::HasId;
-use crate::db::page::{KeyKind, List, ListDef, ListOrder, Omit, Omittable, Parent, SortKey};
+use crate::db::fields;
+use crate::db::page::{Direction, List, ListDef, Omit, Omittable, Orders, Parent};
 use crate::domain::post::{NewPost, PostChanges};
 use crate::error::{AppError, AppResult};
 
@@ -47,17 +48,16 @@ impl HasId for post::Entity {
     }
 }
 
-fn oldest_first() -> ListOrder {
-    ListOrder {
-        name: "ID_ASC",
-        keys: vec![SortKey::ascending(
-            (post::Entity, post::Column::Id),
-            KeyKind::Id,
-        )],
+/// Posts' orders, with `default` when none is asked for.
+pub fn orders(default: Vec<(&'static str, Direction)>) -> Orders {
+    Orders {
+        fields: fields::post_sort_fields(),
+        tie: "ID",
+        default,
     }
 }
 
-/// `Query.posts`: every post, oldest first.
+/// `Query.posts`: every post, oldest first unless asked otherwise.
 pub struct AllPosts;
 
 impl List for AllPosts {
@@ -67,13 +67,14 @@ impl List for AllPosts {
         static DEF: LazyLock<ListDef> = LazyLock::new(|| ListDef {
             name: "posts",
             parent: None,
-            order: oldest_first(),
+            orders: orders(vec![("ID", Direction::Asc)]),
         });
         &DEF
     }
 }
 
-/// `User.posts`: a user's posts, oldest first; the parent is the author.
+/// `User.posts`: a user's posts, oldest first unless asked otherwise; the parent is the
+/// author.
 pub struct PostsByAuthor;
 
 impl List for PostsByAuthor {
@@ -83,7 +84,7 @@ impl List for PostsByAuthor {
         static DEF: LazyLock<ListDef> = LazyLock::new(|| ListDef {
             name: "User.posts",
             parent: Some(Parent::column((post::Entity, post::Column::AuthorId))),
-            order: oldest_first(),
+            orders: orders(vec![("ID", Direction::Asc)]),
         });
         &DEF
     }

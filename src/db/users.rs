@@ -11,7 +11,8 @@ use sea_orm::{
 use sea_orm::sea_query::SimpleExpr;
 
 use crate::db::by_id::HasId;
-use crate::db::page::{KeyKind, List, ListDef, ListOrder, Omittable, SortKey};
+use crate::db::fields;
+use crate::db::page::{Direction, List, ListDef, Omittable, Orders};
 use crate::db::{follows, posts};
 use crate::domain::user::{Email, NewUser, UserChanges};
 use crate::error::{AppError, AppResult};
@@ -33,7 +34,7 @@ impl HasId for user::Entity {
     }
 }
 
-/// `Query.users`: every user, oldest first.
+/// `Query.users`: every user, oldest first unless asked otherwise.
 pub struct AllUsers;
 
 impl List for AllUsers {
@@ -43,12 +44,10 @@ impl List for AllUsers {
         static DEF: LazyLock<ListDef> = LazyLock::new(|| ListDef {
             name: "users",
             parent: None,
-            order: ListOrder {
-                name: "ID_ASC",
-                keys: vec![SortKey::ascending(
-                    (user::Entity, user::Column::Id),
-                    KeyKind::Id,
-                )],
+            orders: Orders {
+                fields: fields::user_sort_fields(),
+                tie: "ID",
+                default: vec![("ID", Direction::Asc)],
             },
         });
         &DEF

@@ -7,16 +7,17 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, OutputType, ResultExt, SimpleObject, TypeName};
+use async_graphql::{Context, Enum, Object, OutputType, ResultExt, SimpleObject, TypeName};
 use sea_orm::FromQueryResult;
 
 use crate::db::by_id::HasId;
 use crate::db::page::{
-    count_all, load_page, Cursor, List, Omit, Page, PageArgs, Row, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    any_beyond, count_all, load_page, Cursor, Direction, List, Omit, Page, PageArgs, PageRequest,
+    Row, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 use crate::error::AppError;
 use crate::graphql::context::{database, loaders};
-use crate::loaders::{Primed, RelationLoaders};
+use crate::loaders::{PageExtras, Primed, RelationLoaders};
 
 /// A type that can stand in a connection: a GraphQL object wrapping one row.
 pub trait Node: OutputType + Clone + Send + Sync + 'static {
@@ -44,14 +45,48 @@ pub trait Node: OutputType + Clone + Send + Sync + 'static {
     }
 }
 
-/// What a connection's page needs to read: `first`, `after`, and only the columns its nodes'
+/// The direction of one field of an order.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderDirection {
+    /// Smallest, oldest or first in the alphabet first.
+    Asc,
+    /// Largest, newest or last in the alphabet first.
+    Desc,
+}
+
+impl From<OrderDirection> for Direction {
+    fn from(direction: OrderDirection) -> Self {
+        match direction {
+            OrderDirection::Asc => Direction::Asc,
+            OrderDirection::Desc => Direction::Desc,
+        }
+    }
+}
+
+/// The arguments every list field takes: Relay's `first`/`after` (forwards) or
+/// `last`/`before` (backwards), and an order (API field names with directions).
+#[derive(Debug, Default)]
+pub struct ListArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+    pub order_by: Vec<(&'static str, Direction)>,
+}
+
+/// What a connection's page needs to read: the list arguments, and only the columns its nodes'
 /// selection reads.
 fn page_args<L: List, N: Node>(
     ctx: &Context<'_>,
-    first: Option<i32>,
-    after: Option<&str>,
+    list: &ListArgs,
 ) -> crate::error::AppResult<PageArgs> {
-    let mut args = PageArgs::parse::<L>(first, after)?;
+    let mut args = PageArgs::parse::<L>(PageRequest {
+        first: list.first,
+        after: list.after.as_deref(),
+        last: list.last,
+        before: list.before.as_deref(),
+        order_by: &list.order_by,
+    })?;
     let selection = ctx.look_ahead();
     let nodes = selection.field("nodes");
     let edge_nodes = selection.field("edges").field("node");
@@ -67,19 +102,18 @@ pub const LIST_COST: usize = 1;
 /// `edges` once per node the page may hold, so `users(first: 100) { posts(first: 100) { ... } }`
 /// costs what it may return, not its text length. `totalCount` and `pageInfo` cost nothing
 /// inside (`LIST_COST` stands for their statement): they are not multiplied by the page size.
-pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
-    let nodes = first.map_or(DEFAULT_PAGE_SIZE, |first| {
-        first.clamp(0, MAX_PAGE_SIZE as i32) as u64
+pub fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let nodes = first.or(last).map_or(DEFAULT_PAGE_SIZE, |size| {
+        size.clamp(0, MAX_PAGE_SIZE as i32) as u64
     });
     LIST_COST.saturating_add((nodes as usize).saturating_mul(child_complexity))
 }
 
-/// A page of the root list `L`, with its count when `totalCount` is selected. Its rows prime
-/// their by-id cache.
+/// A page of the root list `L`, with its count when `totalCount` is selected, and whether rows
+/// lie beyond its cursor when `pageInfo` asks. Its rows prime their by-id cache.
 pub async fn root_connection<L, N>(
     ctx: &Context<'_>,
-    first: Option<i32>,
-    after: Option<String>,
+    list: ListArgs,
 ) -> async_graphql::Result<Connection<N>>
 where
     L: List,
@@ -87,16 +121,28 @@ where
     Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
     N: Node<Row = Row<L>>,
 {
-    let args = page_args::<L, N>(ctx, first, after.as_deref()).extend()?;
+    let args = page_args::<L, N>(ctx, &list).extend()?;
     let db = database(ctx).extend()?;
-    let (page, total_count) = futures_util::join!(load_page::<L>(db, &args), async {
-        if wants_total_count(ctx) {
-            count_all::<L>(db).await.map(Some)
-        } else {
-            Ok(None)
+    let extras = wanted_extras(ctx, &args);
+    let (page, total_count, beyond) = futures_util::join!(
+        load_page::<L>(db, &args),
+        async {
+            if extras.count {
+                count_all::<L>(db).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+        async {
+            if extras.beyond {
+                any_beyond::<L>(db, &args).await
+            } else {
+                Ok(false)
+            }
         }
-    });
-    let page = page.extend()?;
+    );
+    let mut page = page.extend()?;
+    page.set_beyond(&args, beyond.extend()?);
     prime::<L::Entity>(ctx, &page.rows).await;
     let page = without_vanished_owners::<N>(ctx, page, None)
         .await
@@ -111,8 +157,7 @@ pub async fn relation_connection<L, N>(
     ctx: &Context<'_>,
     relation: &RelationLoaders<L>,
     parent: i32,
-    first: Option<i32>,
-    after: Option<String>,
+    list: ListArgs,
 ) -> async_graphql::Result<Connection<N>>
 where
     L: List,
@@ -120,14 +165,11 @@ where
     Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
     N: Node<Row = Row<L>>,
 {
-    let args = page_args::<L, N>(ctx, first, after.as_deref()).extend()?;
-    let (page, total_count) = relation
-        .page(parent, args, wants_total_count(ctx))
-        .await
-        .extend()?;
+    let args = page_args::<L, N>(ctx, &list).extend()?;
+    let extras = wanted_extras(ctx, &args);
+    let (page, total_count) = relation.page(parent, args, extras).await.extend()?;
     prime::<L::Entity>(ctx, &page.rows).await;
-    // The loader's page is shared by whoever asked for it; this connection takes a copy.
-    let page = without_vanished_owners::<N>(ctx, Page::clone(&page), Some(parent))
+    let page = without_vanished_owners::<N>(ctx, page, Some(parent))
         .await
         .extend()?;
     Ok(Connection::new(page, total_count))
@@ -178,9 +220,21 @@ async fn without_vanished_owners<N: Node>(
     Ok(page)
 }
 
-/// Whether the connection being resolved selects `totalCount` (also through fragments).
-fn wants_total_count(ctx: &Context<'_>) -> bool {
-    ctx.look_ahead().field("totalCount").exists()
+/// What the connection being resolved selects besides its page (also through fragments):
+/// `totalCount`, and the `pageInfo` flag the page's own statement cannot tell
+/// (`hasPreviousPage` forwards, `hasNextPage` backwards), which needs a cursor to be anything
+/// but false.
+fn wanted_extras(ctx: &Context<'_>, args: &PageArgs) -> PageExtras {
+    let selection = ctx.look_ahead();
+    let flag = if args.backward {
+        "hasNextPage"
+    } else {
+        "hasPreviousPage"
+    };
+    PageExtras {
+        count: selection.field("totalCount").exists(),
+        beyond: args.cursor.is_some() && selection.field("pageInfo").field(flag).exists(),
+    }
 }
 
 /// Puts rows in hand into their by-id cache, for tables worth it (`Primed`).
@@ -283,7 +337,8 @@ impl<N: Node> TypeName for Edge<N> {
 
 #[Object(name_type)]
 impl<N: Node> Edge<N> {
-    /// Opaque position of this node; pass it as `after` to get the nodes that follow.
+    /// Opaque position of this node: pass it as `after` for the nodes that follow it, or as
+    /// `before` for those that precede it. It belongs to this list and this order.
     async fn cursor(&self) -> String {
         self.cursor.encode()
     }
@@ -296,11 +351,13 @@ impl<N: Node> Edge<N> {
 /// Relay's page information.
 #[derive(SimpleObject)]
 pub struct PageInfo {
-    /// Whether more nodes follow this page.
+    /// Whether more nodes follow this page (asked for with `last`/`before`, it costs one
+    /// more statement).
     has_next_page: bool,
-    /// Whether nodes precede this page (true when the page started after a cursor).
+    /// Whether nodes precede this page (asked for with `first`/`after`, it costs one more
+    /// statement).
     has_previous_page: bool,
-    /// Cursor of the first node of the page, if any.
+    /// Cursor of the first node of the page, if any; pass it as `before` for the previous page.
     start_cursor: Option<String>,
     /// Cursor of the last node of the page; pass it as `after` for the next page.
     end_cursor: Option<String>,

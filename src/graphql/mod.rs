@@ -9,6 +9,7 @@ pub mod document;
 pub mod follow;
 pub mod limits;
 pub mod objects;
+pub mod order;
 pub mod post;
 pub mod user;
 

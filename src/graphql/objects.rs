@@ -13,9 +13,12 @@ use entity::{post, user};
 use crate::db::page::Omit;
 use crate::db::posts;
 use crate::error::AppError;
-use crate::graphql::connection::{page_complexity, relation_connection, Connection, Node};
+use crate::graphql::connection::{
+    page_complexity, relation_connection, Connection, ListArgs, Node,
+};
 use crate::graphql::context::loaders;
 use crate::graphql::limits::counted;
+use crate::graphql::order::{PostOrder, UserOrder};
 
 /// Text fields cost by what they can return (other fields cost 1): a name holds up to 1000
 /// characters, a post's content has no bound but the request size.
@@ -63,19 +66,37 @@ impl User {
     }
 
     /// This user's posts, oldest first. Batched: one statement for all the users of a page.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn posts(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
         #[graphql(
-            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
+            desc = "Page size, counted from the start or from `after`: default 20, at most 100."
         )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after (a `cursor` or `endCursor` of a previous page).")]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size, counted back from the end or from `before`: default 20, at most 100. Page with `first`/`after` or with `last`/`before`, not both."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before (a `cursor` or `startCursor` of a later page).")]
+        before: Option<String>,
+        #[graphql(
+            desc = "Fields to sort by, in order of precedence; ties are broken by id. Default: oldest first (`ID`, ascending)."
+        )]
+        order_by: Option<Vec<PostOrder>>,
     ) -> async_graphql::Result<Connection<Post>> {
+        let list = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            order_by: PostOrder::spec(order_by),
+        };
         let relation = &loaders(ctx).extend()?.posts_by_author;
         let mut posts: Connection<Post> =
-            relation_connection(ctx, relation, self.0.id, first, after).await?;
+            relation_connection(ctx, relation, self.0.id, list).await?;
         // Their author is this user, in hand: `author` needs no lookup.
         posts.for_each_node(|post| post.author = Some(Arc::clone(&self.0)));
         Ok(posts)
@@ -88,18 +109,36 @@ impl User {
     }
 
     /// The users who follow this user, newest follow first. Batched like `posts`.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn followers(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
         #[graphql(
-            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
+            desc = "Page size, counted from the start or from `after`: default 20, at most 100."
         )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after (a `cursor` or `endCursor` of a previous page).")]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size, counted back from the end or from `before`: default 20, at most 100. Page with `first`/`after` or with `last`/`before`, not both."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before (a `cursor` or `startCursor` of a later page).")]
+        before: Option<String>,
+        #[graphql(
+            desc = "Fields to sort by, in order of precedence; ties are broken by id. Default: newest follow first (`FOLLOWED_AT`, descending)."
+        )]
+        order_by: Option<Vec<UserOrder>>,
     ) -> async_graphql::Result<Connection<User>> {
+        let list = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            order_by: UserOrder::spec(order_by),
+        };
         let relation = &loaders(ctx).extend()?.followers;
-        relation_connection(ctx, relation, self.0.id, first, after).await
+        relation_connection(ctx, relation, self.0.id, list).await
     }
 
     /// How many users follow this user. Batched like `posts`.
@@ -109,18 +148,36 @@ impl User {
     }
 
     /// The users this user follows, newest follow first. Batched like `posts`.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn following(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
         #[graphql(
-            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
+            desc = "Page size, counted from the start or from `after`: default 20, at most 100."
         )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after (a `cursor` or `endCursor` of a previous page).")]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size, counted back from the end or from `before`: default 20, at most 100. Page with `first`/`after` or with `last`/`before`, not both."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before (a `cursor` or `startCursor` of a later page).")]
+        before: Option<String>,
+        #[graphql(
+            desc = "Fields to sort by, in order of precedence; ties are broken by id. Default: newest follow first (`FOLLOWED_AT`, descending)."
+        )]
+        order_by: Option<Vec<UserOrder>>,
     ) -> async_graphql::Result<Connection<User>> {
+        let list = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            order_by: UserOrder::spec(order_by),
+        };
         let relation = &loaders(ctx).extend()?.following;
-        relation_connection(ctx, relation, self.0.id, first, after).await
+        relation_connection(ctx, relation, self.0.id, list).await
     }
 
     /// How many users this user follows. Batched like `posts`.
@@ -131,18 +188,36 @@ impl User {
 
     /// The posts of the users this user follows, newest first. One statement for the feeds of
     /// all the users of a page.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn feed(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
         #[graphql(
-            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
+            desc = "Page size, counted from the start or from `after`: default 20, at most 100."
         )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after (a `cursor` or `endCursor` of a previous page).")]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size, counted back from the end or from `before`: default 20, at most 100. Page with `first`/`after` or with `last`/`before`, not both."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before (a `cursor` or `startCursor` of a later page).")]
+        before: Option<String>,
+        #[graphql(
+            desc = "Fields to sort by, in order of precedence; ties are broken by id. Default: newest first (`CREATED_AT`, descending)."
+        )]
+        order_by: Option<Vec<PostOrder>>,
     ) -> async_graphql::Result<Connection<Post>> {
+        let list = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            order_by: PostOrder::spec(order_by),
+        };
         let relation = &loaders(ctx).extend()?.feed;
-        relation_connection(ctx, relation, self.0.id, first, after).await
+        relation_connection(ctx, relation, self.0.id, list).await
     }
 }
 

@@ -6,9 +6,10 @@ use async_graphql::{Context, InputObject, Object, ResultExt, SimpleObject, ID};
 use crate::db;
 use crate::db::posts::AllPosts;
 use crate::domain::post::{NewPost, PostChanges};
-use crate::graphql::connection::{page_complexity, root_connection, Connection, Node};
+use crate::graphql::connection::{page_complexity, root_connection, Connection, ListArgs, Node};
 use crate::graphql::context::{loaders, mutate, parse_id};
 use crate::graphql::objects::Post;
+use crate::graphql::order::PostOrder;
 
 #[derive(Default)]
 pub struct PostQuery;
@@ -37,17 +38,35 @@ impl PostQuery {
     }
 
     /// All posts, oldest first.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn posts(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
         #[graphql(
-            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
+            desc = "Page size, counted from the start or from `after`: default 20, at most 100."
         )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after (a `cursor` or `endCursor` of a previous page).")]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size, counted back from the end or from `before`: default 20, at most 100. Page with `first`/`after` or with `last`/`before`, not both."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before (a `cursor` or `startCursor` of a later page).")]
+        before: Option<String>,
+        #[graphql(
+            desc = "Fields to sort by, in order of precedence; ties are broken by id. Default: oldest first (`ID`, ascending)."
+        )]
+        order_by: Option<Vec<PostOrder>>,
     ) -> async_graphql::Result<Connection<Post>> {
-        root_connection::<AllPosts, Post>(ctx, first, after).await
+        let list = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            order_by: PostOrder::spec(order_by),
+        };
+        root_connection::<AllPosts, Post>(ctx, list).await
     }
 }
 

@@ -6,9 +6,10 @@ use async_graphql::{Context, InputObject, Object, ResultExt, SimpleObject, ID};
 use crate::db;
 use crate::db::users::AllUsers;
 use crate::domain::user::{NewUser, UserChanges};
-use crate::graphql::connection::{page_complexity, root_connection, Connection};
+use crate::graphql::connection::{page_complexity, root_connection, Connection, ListArgs};
 use crate::graphql::context::{loaders, mutate, parse_id};
 use crate::graphql::objects::User;
+use crate::graphql::order::UserOrder;
 
 #[derive(Default)]
 pub struct UserQuery;
@@ -23,17 +24,35 @@ impl UserQuery {
     }
 
     /// All users, oldest first.
-    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
         #[graphql(
-            desc = "Cursor to start after (a `cursor` or `endCursor` from a previous page)."
+            desc = "Page size, counted from the start or from `after`: default 20, at most 100."
         )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after (a `cursor` or `endCursor` of a previous page).")]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size, counted back from the end or from `before`: default 20, at most 100. Page with `first`/`after` or with `last`/`before`, not both."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before (a `cursor` or `startCursor` of a later page).")]
+        before: Option<String>,
+        #[graphql(
+            desc = "Fields to sort by, in order of precedence; ties are broken by id. Default: oldest first (`ID`, ascending)."
+        )]
+        order_by: Option<Vec<UserOrder>>,
     ) -> async_graphql::Result<Connection<User>> {
-        root_connection::<AllUsers, User>(ctx, first, after).await
+        let list = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            order_by: UserOrder::spec(order_by),
+        };
+        root_connection::<AllUsers, User>(ctx, list).await
     }
 }
 

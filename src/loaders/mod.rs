@@ -23,7 +23,10 @@ use crate::db::posts::PostsByAuthor;
 use crate::error::AppError;
 use batching::BatchScheduler;
 pub use by_id::ByIdLoader;
-pub use relation::{CountByParentLoader, PageByParentLoader, PageKey, RelationLoaders};
+pub use relation::{
+    BeyondByParentLoader, CountByParentLoader, PageByParentLoader, PageExtras, PageKey,
+    RelationLoaders,
+};
 
 /// Keys per statement: far below the bind-parameter limits of SQLite (32766), PostgreSQL and
 /// MySQL (65535), while one GraphQL page (at most 100 parents) still fits in one statement.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{DatabaseConnection, FromQueryResult};
 
-use crate::db::page::{count_by_parent, load_pages, List, Page, PageArgs, Row};
+use crate::db::page::{count_by_parent, load_pages, parents_beyond, List, Page, PageArgs, Row};
 use crate::error::{AppError, AppResult};
 use crate::loaders::batching::BatchScheduler;
 use crate::loaders::{cached, log_batch_error, MAX_KEYS_PER_STATEMENT};
@@ -87,10 +87,56 @@ impl<L: List> Loader<i32> for CountByParentLoader<L> {
     }
 }
 
+/// Whether a parent has rows of the relation `L` beyond its page's cursor, on the side the page
+/// does not read (its other `has...Page`), by page key.
+pub struct BeyondByParentLoader<L> {
+    db: DatabaseConnection,
+    list: PhantomData<fn() -> L>,
+}
+
+impl<L: List> Loader<PageKey> for BeyondByParentLoader<L> {
+    type Value = bool;
+    type Error = AppError;
+
+    #[tracing::instrument(name = "BeyondByParentLoader", level = "debug", skip_all, fields(list = L::def().name, keys = keys.len()))]
+    async fn load(&self, keys: &[PageKey]) -> Result<HashMap<PageKey, bool>, AppError> {
+        let mut by_args: HashMap<&PageArgs, Vec<i32>> = HashMap::new();
+        for key in keys {
+            by_args.entry(&key.args).or_default().push(key.parent);
+        }
+        let mut beyond = HashMap::with_capacity(keys.len());
+        for (args, parents) in by_args {
+            for chunk in parents.chunks(MAX_KEYS_PER_STATEMENT) {
+                let found = parents_beyond::<L>(&self.db, chunk, args)
+                    .await
+                    .map_err(log_batch_error)?;
+                beyond.extend(chunk.iter().map(|parent| {
+                    let key = PageKey {
+                        parent: *parent,
+                        args: args.clone(),
+                    };
+                    (key, found.contains(parent))
+                }));
+            }
+        }
+        Ok(beyond)
+    }
+}
+
 /// The loaders of one relation.
 pub struct RelationLoaders<L> {
     pub pages: DataLoader<PageByParentLoader<L>, HashMapCache>,
     pub counts: DataLoader<CountByParentLoader<L>, HashMapCache>,
+    pub beyond: DataLoader<BeyondByParentLoader<L>, HashMapCache>,
+}
+
+/// What a relation field needs besides its page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageExtras {
+    /// `totalCount`.
+    pub count: bool,
+    /// The page's other `has...Page` (`hasPreviousPage` forwards, `hasNextPage` backwards).
+    pub beyond: bool,
 }
 
 impl<L: List> RelationLoaders<L>
@@ -113,28 +159,60 @@ where
                 },
                 scheduler,
             ),
+            beyond: cached(
+                BeyondByParentLoader {
+                    db: db.clone(),
+                    list: PhantomData,
+                },
+                scheduler,
+            ),
         }
     }
 
-    /// `parent`'s page, and with `with_count` its total count. Asked for together, both land in
-    /// the same batch window, so the statement count never depends on which answers first.
+    /// `parent`'s page, with what `extras` asks for: its total count, and whether rows lie
+    /// beyond its cursor (set in the page returned). Asked for together, they land in the same
+    /// batch window, so the statement count never depends on which answers first.
     pub async fn page(
         &self,
         parent: i32,
         args: PageArgs,
-        with_count: bool,
-    ) -> AppResult<(Arc<Page<Row<L>>>, Option<u64>)> {
-        let key = PageKey { parent, args };
-        let (page, count) = futures_util::join!(self.pages.load_one(key), async {
-            if with_count {
-                self.count(parent).await.map(Some)
-            } else {
-                Ok(None)
-            }
+        extras: PageExtras,
+    ) -> AppResult<(Page<Row<L>>, Option<u64>)> {
+        let beyond_key = (extras.beyond && args.cursor.is_some()).then(|| PageKey {
+            parent,
+            args: args.clone(),
         });
+        let key = PageKey {
+            parent,
+            args: args.clone(),
+        };
+        let (page, count, beyond) = futures_util::join!(
+            self.pages.load_one(key),
+            async {
+                if extras.count {
+                    self.count(parent).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            },
+            async {
+                match beyond_key {
+                    Some(key) => self
+                        .beyond
+                        .load_one(key)
+                        .await
+                        .map(|found| found.unwrap_or(false)),
+                    None => Ok(false),
+                }
+            }
+        );
         let page = page?.ok_or_else(|| {
             AppError::Internal(format!("no page of {} for {parent}", L::def().name))
         })?;
+        // The loader's page is shared by whoever asked for it; this caller takes a copy (of
+        // `Arc`s, not of rows) to complete.
+        let mut page = Page::clone(&page);
+        page.set_beyond(&args, beyond?);
         Ok((page, count?))
     }
 
@@ -146,5 +224,6 @@ where
     pub fn clear(&self) {
         self.pages.clear::<PageKey>();
         self.counts.clear::<i32>();
+        self.beyond.clear::<PageKey>();
     }
 }

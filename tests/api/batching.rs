@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use blogql::db::page::PageArgs;
+use blogql::db::page::{PageArgs, PageRequest};
 use blogql::db::posts::PostsByAuthor;
 use blogql::loaders::batching::BatchScheduler;
 use blogql::loaders::{Loaders, PageKey, MAX_KEYS_PER_STATEMENT};
@@ -187,6 +187,14 @@ const CANONICAL_OPERATIONS: &[(&str, &str)] = &[
         "users' feeds with the posts' authors",
         "{ users(first: 20) { nodes { feed(first: 3) { totalCount nodes { title author { name } } } } } }",
     ),
+    (
+        "users' posts in two orders, and the last by title",
+        "{ users(first: 20) { nodes { a: posts(first: 2) { nodes { title } } b: posts(first: 2, orderBy: [{ field: CREATED_AT, direction: DESC }]) { nodes { title } } c: posts(last: 1, orderBy: [{ field: TITLE }]) { nodes { title } } } } }",
+    ),
+    (
+        "users after a cursor, with hasPreviousPage, and their posts after theirs",
+        r#"{ users(first: 5, after: "WyJ1c2VycyIsIklEX0FTQyIsWzVdXQ") { pageInfo { hasPreviousPage } nodes { posts(first: 2, after: "WyJVc2VyLnBvc3RzIiwiSURfQVNDIixbMV1d") { pageInfo { hasPreviousPage } nodes { title } } } } }"#,
+    ),
 ];
 
 async fn canonical_operations_keep_their_statement_counts(app: TestApp) {
@@ -216,7 +224,11 @@ async fn long_key_lists_are_split_into_batches(app: TestApp) {
     let scheduler = BatchScheduler::new();
     let loaders = Loaders::new(db, &scheduler);
     let ids = 1..=keys as i32;
-    let args = PageArgs::parse::<PostsByAuthor>(Some(5), None).expect("page arguments");
+    let args = PageArgs::parse::<PostsByAuthor>(PageRequest {
+        first: Some(5),
+        ..Default::default()
+    })
+    .expect("page arguments");
 
     // Act: every loader, asked for all keys at once.
     let (users, pages, counts) = scheduler
@@ -273,7 +285,11 @@ async fn relation_pages_read_only_the_page_on_postgres(app: TestApp) {
         .await
         .expect("write the posts");
     let authors: Vec<i32> = vec![1, 2, 3];
-    let args = PageArgs::parse::<PostsByAuthor>(Some(5), None).expect("page arguments");
+    let args = PageArgs::parse::<PostsByAuthor>(PageRequest {
+        first: Some(5),
+        ..Default::default()
+    })
+    .expect("page arguments");
     let pages =
         blogql::db::page::pages_statement::<PostsByAuthor>(DbBackend::Postgres, &authors, &args)
             .expect("the page statement");

@@ -12,6 +12,7 @@ mod follows;
 mod fuzz;
 mod http;
 mod limits;
+mod ordering;
 mod outage;
 mod posts;
 mod proxy;

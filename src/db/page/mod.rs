@@ -1,38 +1,43 @@
 //! The one page builder. Every list of the API, the root lists (`users`, `posts`) and every
 //! relation (a user's posts, followers, following, feed), is a `ListDef`: the rows it holds,
-//! how a relation reaches them from its parent, and its order. From that description alone this
-//! module builds the SQL for
-//! - one page of a root list: `WHERE <after the cursor> ORDER BY <keys> LIMIT n + 1`;
-//! - the pages of many parents at once, one statement: the same keyset condition, each parent's
-//!   page cut by `ROW_NUMBER() OVER (PARTITION BY <parent> ORDER BY <keys>)` (window functions:
-//!   SQLite >= 3.25, PostgreSQL, MariaDB >= 10.2, MySQL 8);
+//! how a relation reaches them from its parent, and the orders it offers. From that description
+//! alone this module builds the SQL for
+//! - one page of a root list: `WHERE <beyond the cursor> ORDER BY <keys> LIMIT n + 1`, forwards
+//!   (`first`/`after`) or backwards (`last`/`before`: the order reversed, the rows turned back);
+//! - the pages of many parents at once, one statement: on PostgreSQL one `LIMIT`ed `JOIN
+//!   LATERAL` subquery per parent, elsewhere `ROW_NUMBER() OVER (PARTITION BY <parent>)`;
 //! - the count of a root list, or the counts of many parents (`GROUP BY <parent>`);
+//! - whether rows lie on the far side of a cursor (the page's other `has...Page`);
 //!
-//! and it encodes and checks cursors, which name their list and order, so a cursor of one list
-//! is never silently read as a position in another. It knows nothing of users or posts: the
-//! descriptions live with their tables' queries (`db::users`, `db::posts`, `db::follows`).
+//! and it encodes and checks cursors (`cursor`), which name their list and order (`order`). It
+//! knows nothing of users or posts: the descriptions live with their tables' queries
+//! (`db::users`, `db::posts`, `db::follows`).
 
-use std::collections::HashMap;
+mod cursor;
+mod order;
+
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
     Alias, Asterisk, ColumnRef, Condition, DynIden, Expr, ExprTrait, Func, IntoColumnRef, IntoIden,
     JoinType, Order, Query, SelectStatement, SimpleExpr, WindowStatement,
 };
 use sea_orm::{
     ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    QueryResult, QuerySelect, QueryTrait, Statement, Value,
+    QueryResult, QuerySelect, QueryTrait, Statement,
 };
-use serde_json::json;
+
+pub use cursor::Cursor;
+use cursor::KeyValue;
+use order::Key;
+pub use order::{Direction, KeyKind, OrderSpec, Orders, SortField, MAX_KEYS};
 
 use crate::error::{AppError, AppResult};
 
-/// Page size when `first` is not given.
+/// Page size when `first` (or `last`) is not given.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
-/// Largest `first` accepted; more is a `BAD_USER_INPUT` error, not a silent clamp.
+/// Largest `first` (or `last`) accepted; more is a `BAD_USER_INPUT` error, not a silent clamp.
 pub const MAX_PAGE_SIZE: u64 = 100;
 
 /// A list of `Entity` rows as the API offers it: one type per list, so that loaders can be
@@ -82,7 +87,7 @@ pub struct ListDef {
     pub name: &'static str,
     /// How a relation reaches its rows from a parent's id; `None` for a root list.
     pub parent: Option<Parent>,
-    pub order: ListOrder,
+    pub orders: Orders,
 }
 
 /// How a relation's rows are found from their parent's id.
@@ -130,205 +135,84 @@ impl Parent {
     }
 }
 
-/// A list's order. It must be total, its last key unique among one parent's rows (an id), so
-/// that a cursor names exactly one position and paging never skips or repeats a row.
-#[derive(Debug)]
-pub struct ListOrder {
-    /// Names the order in cursors: a cursor taken under one order is refused by another.
-    pub name: &'static str,
-    pub keys: Vec<SortKey>,
+/// What a client asks of one list: Relay's `first`/`after` or `last`/`before`, and an order
+/// (field names and directions; empty for the list's default).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageRequest<'a> {
+    pub first: Option<i32>,
+    pub after: Option<&'a str>,
+    pub last: Option<i32>,
+    pub before: Option<&'a str>,
+    pub order_by: &'a [(&'a str, Direction)],
 }
 
-#[derive(Debug)]
-pub struct SortKey {
-    column: ColumnRef,
-    descending: bool,
-    kind: KeyKind,
-}
-
-impl SortKey {
-    pub fn ascending(column: impl IntoColumnRef, kind: KeyKind) -> Self {
-        SortKey {
-            column: column.into_column_ref(),
-            descending: false,
-            kind,
-        }
-    }
-
-    pub fn descending(column: impl IntoColumnRef, kind: KeyKind) -> Self {
-        SortKey {
-            column: column.into_column_ref(),
-            descending: true,
-            kind,
-        }
-    }
-
-    fn order(&self) -> Order {
-        if self.descending {
-            Order::Desc
-        } else {
-            Order::Asc
-        }
-    }
-}
-
-/// What a sort key holds, so that cursors can carry it and be checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
-    /// An integer id.
-    Id,
-    /// A timestamp (stored to the microsecond on every database).
-    Time,
-}
-
-/// One sort key's value at a position of a list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum KeyValue {
-    Id(i32),
-    /// Microseconds since the Unix epoch.
-    Time(i64),
-}
-
-impl KeyValue {
-    fn kind(self) -> KeyKind {
-        match self {
-            KeyValue::Id(_) => KeyKind::Id,
-            KeyValue::Time(_) => KeyKind::Time,
-        }
-    }
-
-    fn to_sql(self) -> AppResult<Value> {
-        Ok(match self {
-            KeyValue::Id(id) => id.into(),
-            KeyValue::Time(micros) => DateTime::<Utc>::from_timestamp_micros(micros)
-                .ok_or_else(|| AppError::invalid("after", "not a valid cursor"))?
-                .into(),
-        })
-    }
-
-    fn read(row: &QueryResult, column: &str, kind: KeyKind) -> Result<Self, DbErr> {
-        Ok(match kind {
-            KeyKind::Id => KeyValue::Id(row.try_get("", column)?),
-            KeyKind::Time => {
-                KeyValue::Time(row.try_get::<DateTime<Utc>>("", column)?.timestamp_micros())
-            }
-        })
-    }
-
-    fn to_json(self) -> serde_json::Value {
-        match self {
-            KeyValue::Id(id) => json!(id),
-            KeyValue::Time(micros) => json!(micros),
-        }
-    }
-
-    fn from_json(value: &serde_json::Value, kind: KeyKind) -> Option<Self> {
-        match kind {
-            KeyKind::Id => Some(KeyValue::Id(i32::try_from(value.as_i64()?).ok()?)),
-            KeyKind::Time => Some(KeyValue::Time(value.as_i64()?)),
-        }
-    }
-}
-
-/// A position in a list: the sort keys of one row, with the names of the list and the order
-/// they belong to. Opaque to clients (base64 of a small JSON array).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Cursor {
-    list: &'static str,
-    order: &'static str,
-    key: Vec<KeyValue>,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        let key: Vec<_> = self.key.iter().map(|value| value.to_json()).collect();
-        URL_SAFE_NO_PAD.encode(json!([self.list, self.order, key]).to_string())
-    }
-
-    /// The cursor `text` as a position in `def`'s list; `field` names the argument in errors.
-    fn decode(def: &ListDef, field: &str, text: &str) -> AppResult<Self> {
-        let invalid = || AppError::invalid(field, "not a valid cursor");
-        let payload: serde_json::Value = URL_SAFE_NO_PAD
-            .decode(text)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(invalid)?;
-        let [list, order, key] = payload.as_array().map(Vec::as_slice).unwrap_or_default() else {
-            return Err(invalid());
-        };
-        let (Some(list), Some(order), Some(key)) = (list.as_str(), order.as_str(), key.as_array())
-        else {
-            return Err(invalid());
-        };
-        if list != def.name {
-            return Err(AppError::invalid(
-                field,
-                format!(
-                    "this cursor belongs to another list ({list}), not to {}",
-                    def.name
-                ),
-            ));
-        }
-        if order != def.order.name {
-            return Err(AppError::invalid(
-                field,
-                format!(
-                    "this cursor belongs to another order ({order}) of {}",
-                    def.name
-                ),
-            ));
-        }
-        if key.len() != def.order.keys.len() {
-            return Err(invalid());
-        }
-        let key = key
-            .iter()
-            .zip(&def.order.keys)
-            .map(|(value, sort_key)| KeyValue::from_json(value, sort_key.kind))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(invalid)?;
-        Ok(Cursor {
-            list: def.name,
-            order: def.order.name,
-            key,
-        })
-    }
-}
-
-/// A validated `first`/`after` pair of one list: the same for root lists and relations; and
-/// which columns nobody will read.
+/// A validated page request of one list, the same for root lists and relations; and which
+/// columns nobody will read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageArgs {
     /// How many rows the page holds at most.
     pub limit: u64,
-    /// Only rows after this position.
-    pub after: Option<Cursor>,
+    /// The page starts after this position (forwards), or ends before it (backwards).
+    pub cursor: Option<Cursor>,
+    /// `last`/`before`: the page is the end of the list, or what precedes the cursor.
+    pub backward: bool,
+    pub order: OrderSpec,
     /// Columns read as placeholders (see `Omittable`).
     pub omit: Omit,
 }
 
+fn page_size(field: &str, size: Option<i32>) -> AppResult<u64> {
+    match size {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(size) if size < 0 => Err(AppError::invalid(field, "must not be negative")),
+        Some(size) if size as u64 > MAX_PAGE_SIZE => Err(AppError::invalid(
+            field,
+            format!("must be at most {MAX_PAGE_SIZE}"),
+        )),
+        Some(size) => Ok(size as u64),
+    }
+}
+
 impl PageArgs {
-    /// Checks `first` and `after` for the list `L`.
-    pub fn parse<L: List>(first: Option<i32>, after: Option<&str>) -> AppResult<Self> {
-        let limit = match first {
-            None => DEFAULT_PAGE_SIZE,
-            Some(first) if first < 0 => {
-                return Err(AppError::invalid("first", "must not be negative"));
-            }
-            Some(first) if first as u64 > MAX_PAGE_SIZE => {
-                return Err(AppError::invalid(
-                    "first",
-                    format!("must be at most {MAX_PAGE_SIZE}"),
-                ));
-            }
-            Some(first) => first as u64,
+    /// Checks a request for the list `L`: a page goes forwards (`first`, `after`) or
+    /// backwards (`last`, `before`), never both ways at once; the order exists; the cursor
+    /// belongs to this list and this order.
+    pub fn parse<L: List>(request: PageRequest<'_>) -> AppResult<Self> {
+        let def = L::def();
+        let backward = request.last.is_some() || request.before.is_some();
+        if backward && (request.first.is_some() || request.after.is_some()) {
+            let field = if request.last.is_some() {
+                "last"
+            } else {
+                "before"
+            };
+            return Err(AppError::invalid(
+                field,
+                "page forwards (first, after) or backwards (last, before), not both",
+            ));
+        }
+        let (limit, cursor, field) = if backward {
+            (page_size("last", request.last)?, request.before, "before")
+        } else {
+            (page_size("first", request.first)?, request.after, "after")
         };
-        let after = after
-            .map(|text| Cursor::decode(L::def(), "after", text))
+        let order = def.orders.spec(request.order_by)?;
+        let cursor = cursor
+            .map(|text| {
+                Cursor::decode(
+                    def.name,
+                    def.orders.name(&order),
+                    &def.orders.kinds(&order),
+                    field,
+                    text,
+                )
+            })
             .transpose()?;
         Ok(PageArgs {
             limit,
-            after,
+            cursor,
+            backward,
+            order,
             omit: Omit::NOTHING,
         })
     }
@@ -340,29 +224,53 @@ impl PageArgs {
 pub struct Page<M> {
     pub rows: Vec<Arc<M>>,
     pub cursors: Vec<Cursor>,
+    /// Whether rows follow the page. Known from the statement when paging forwards (it reads
+    /// one row more); when paging backwards, only if the caller asked (`any_beyond`).
     pub has_next_page: bool,
+    /// Whether rows precede the page; the mirror of `has_next_page`.
     pub has_previous_page: bool,
 }
 
 impl<M> Page<M> {
-    fn empty(args: &PageArgs) -> Self {
+    fn empty() -> Self {
         Page {
             rows: Vec::new(),
             cursors: Vec::new(),
             has_next_page: false,
-            // Forward paging only: something precedes the page iff it starts after a cursor.
-            has_previous_page: args.after.is_some(),
+            has_previous_page: false,
         }
     }
 
-    /// Adds a row read with one extra (to learn whether a next page exists); rows past the
-    /// limit only set `has_next_page`.
-    fn push(&mut self, row: M, cursor: Cursor, limit: u64) {
-        if self.rows.len() as u64 >= limit {
-            self.has_next_page = true;
+    /// Adds a row read with one extra (to learn whether more rows lie ahead in the direction
+    /// of paging); rows past the limit only set that flag.
+    fn push(&mut self, row: M, cursor: Cursor, args: &PageArgs) {
+        if self.rows.len() as u64 >= args.limit {
+            if args.backward {
+                self.has_previous_page = true;
+            } else {
+                self.has_next_page = true;
+            }
         } else {
             self.rows.push(Arc::new(row));
             self.cursors.push(cursor);
+        }
+    }
+
+    /// A backward page was read from its end: turn it back into the list's order.
+    fn finish(mut self, args: &PageArgs) -> Self {
+        if args.backward {
+            self.rows.reverse();
+            self.cursors.reverse();
+        }
+        self
+    }
+
+    /// Records whether rows lie beyond the page's cursor (see `any_beyond`).
+    pub fn set_beyond(&mut self, args: &PageArgs, beyond: bool) {
+        if args.backward {
+            self.has_next_page = beyond;
+        } else {
+            self.has_previous_page = beyond;
         }
     }
 }
@@ -372,8 +280,8 @@ const ROW_NUMBER_ALIAS: &str = "page_row";
 const COUNT_ALIAS: &str = "page_count";
 
 /// The names under which a page statement returns its sort keys: static, as they are read for
-/// every row of every page. An order has at most this many keys.
-const KEY_ALIASES: [&str; 8] = [
+/// every row of every page.
+const KEY_ALIASES: [&str; MAX_KEYS] = [
     "page_key_0",
     "page_key_1",
     "page_key_2",
@@ -397,17 +305,18 @@ where
     Row<L>: FromQueryResult,
 {
     let def = L::def();
-    let mut select = select_rows::<L>(def, args)?;
-    for key in &def.order.keys {
-        select.order_by(key.column.clone(), key.order());
+    let keys = def.orders.keys(&args.order, args.backward);
+    let mut select = select_rows::<L>(def, args, &keys)?;
+    for key in &keys {
+        select.order_by_expr(key.field.expr.clone(), key.sql_order());
     }
     select.limit(args.limit + 1);
-    let mut page = Page::empty(args);
+    let mut page = Page::empty();
     for row in db.query_all(&select).await? {
-        let (_, model, cursor) = read_row::<L>(def, &row, false)?;
-        page.push(model, cursor, args.limit);
+        let (_, model, cursor) = read_row::<L>(def, args, &keys, &row, false)?;
+        page.push(model, cursor, args);
     }
-    Ok(page)
+    Ok(page.finish(args))
 }
 
 /// The pages of the relation `L` for each of `parents`, in one statement. Every parent gets a
@@ -421,23 +330,27 @@ where
     Row<L>: FromQueryResult,
 {
     let def = L::def();
+    let keys = def.orders.keys(&args.order, args.backward);
     let pages = pages_statement::<L>(db.get_database_backend(), parents, args)?;
     let mut by_parent: HashMap<i32, Page<Row<L>>> = parents
         .iter()
-        .map(|parent| (*parent, Page::empty(args)))
+        .map(|parent| (*parent, Page::empty()))
         .collect();
     for row in db.query_all_raw(pages).await? {
-        let (parent, model, cursor) = read_row::<L>(def, &row, true)?;
+        let (parent, model, cursor) = read_row::<L>(def, args, &keys, &row, true)?;
         if let Some(page) = parent.and_then(|parent| by_parent.get_mut(&parent)) {
-            page.push(model, cursor, args.limit);
+            page.push(model, cursor, args);
         }
     }
-    Ok(by_parent)
+    Ok(by_parent
+        .into_iter()
+        .map(|(parent, page)| (parent, page.finish(args)))
+        .collect())
 }
 
 /// The statement behind `load_pages`: each row with its parent (`page_parent`) and its sort
-/// keys, grouped by parent, in the list's order, at most one row more than the page per
-/// parent (to learn whether a next page exists). Public for the tests that `EXPLAIN` it.
+/// keys, grouped by parent, in the page's order, at most one row more than the page per
+/// parent (to learn whether more follow). Public for the tests that `EXPLAIN` it.
 ///
 /// On PostgreSQL each parent's page is its own `LIMIT`ed subquery (`JOIN LATERAL`), which an
 /// index on (parent, keys) answers by reading the page and no more, however many rows a parent
@@ -451,7 +364,8 @@ pub fn pages_statement<L: List>(
 ) -> AppResult<Statement> {
     let def = L::def();
     let parent = relation_parent(def)?;
-    let mut rows = select_rows::<L>(def, args)?;
+    let keys = def.orders.keys(&args.order, args.backward);
+    let mut rows = select_rows::<L>(def, args, &keys)?;
     rows.expr_as(Expr::col(parent.clone()), Alias::new(PARENT_ALIAS));
     let mut pages = Query::select();
     if backend == DbBackend::Postgres && !parents.is_empty() {
@@ -460,8 +374,8 @@ pub fn pages_statement<L: List>(
         rows.and_where(
             Expr::col(parent.clone()).equals((parents_table.clone(), Alias::new("column1"))),
         );
-        for key in &def.order.keys {
-            rows.order_by(key.column.clone(), key.order());
+        for key in &keys {
+            rows.order_by_expr(key.field.expr.clone(), key.sql_order());
         }
         rows.limit(args.limit + 1);
         pages
@@ -469,14 +383,14 @@ pub fn pages_statement<L: List>(
             .from_values(parents.iter().copied(), parents_table)
             .join_lateral(JoinType::Join, rows, Alias::new("page"), Expr::cust("TRUE"))
             .order_by(Alias::new(PARENT_ALIAS), Order::Asc);
-        for (index, key) in def.order.keys.iter().enumerate() {
-            pages.order_by(Alias::new(key_alias(index)), key.order());
+        for (index, key) in keys.iter().enumerate() {
+            pages.order_by(Alias::new(key_alias(index)), key.sql_order());
         }
     } else {
         rows.and_where(Expr::col(parent.clone()).is_in(parents.iter().copied()));
         let mut window = WindowStatement::partition_by(parent.clone());
-        for key in &def.order.keys {
-            window.order_by(key.column.clone(), key.order());
+        for key in &keys {
+            window.order_by_expr(key.field.expr.clone(), key.sql_order());
         }
         rows.expr_window_as(
             Func::cust("ROW_NUMBER"),
@@ -527,6 +441,49 @@ pub async fn count_by_parent<L: List>(
     Ok(counts)
 }
 
+/// Whether the root list `L` has rows beyond the cursor of `args` on the side the page does
+/// not read: at or before it when paging forwards (`hasPreviousPage`), at or after it when
+/// paging backwards (`hasNextPage`). Without a cursor the page starts at an end: none.
+pub async fn any_beyond<L: List>(db: &impl ConnectionTrait, args: &PageArgs) -> AppResult<bool> {
+    let Some(cursor) = &args.cursor else {
+        return Ok(false);
+    };
+    let def = L::def();
+    let keys = def.orders.keys(&args.order, args.backward);
+    let mut select = select_joined::<L>(def, None);
+    select
+        .expr_as(Expr::val(1), Alias::new(COUNT_ALIAS))
+        .cond_where(after_condition(&keys, &cursor.key)?.not())
+        .limit(1);
+    Ok(db.query_one(&select).await?.is_some())
+}
+
+/// Which of `parents` have rows of the relation `L` beyond the cursor of `args` (see
+/// `any_beyond`), in one statement.
+pub async fn parents_beyond<L: List>(
+    db: &impl ConnectionTrait,
+    parents: &[i32],
+    args: &PageArgs,
+) -> AppResult<HashSet<i32>> {
+    let Some(cursor) = &args.cursor else {
+        return Ok(HashSet::new());
+    };
+    let def = L::def();
+    let parent = relation_parent(def)?;
+    let keys = def.orders.keys(&args.order, args.backward);
+    let mut select = select_joined::<L>(def, None);
+    select
+        .distinct()
+        .expr_as(Expr::col(parent.clone()), Alias::new(PARENT_ALIAS))
+        .and_where(Expr::col(parent.clone()).is_in(parents.iter().copied()))
+        .cond_where(after_condition(&keys, &cursor.key)?.not());
+    let mut found = HashSet::new();
+    for row in db.query_all(&select).await? {
+        found.insert(row.try_get::<i32>("", PARENT_ALIAS)?);
+    }
+    Ok(found)
+}
+
 fn relation_parent(def: &ListDef) -> AppResult<&ColumnRef> {
     def.parent
         .as_ref()
@@ -571,41 +528,39 @@ fn select_joined<L: List>(def: &ListDef, columns: Option<Omit>) -> SelectStateme
     select
 }
 
-/// The rows of `L` after `args`' cursor, with their sort keys, unordered and unlimited.
-fn select_rows<L: List>(def: &ListDef, args: &PageArgs) -> AppResult<SelectStatement> {
-    if def.order.keys.len() > KEY_ALIASES.len() {
-        return Err(AppError::Internal(format!(
-            "{} is ordered by more than {} keys",
-            def.name,
-            KEY_ALIASES.len()
-        )));
-    }
+/// The rows of `L` beyond `args`' cursor in the order of `keys`, with their sort keys,
+/// unordered and unlimited.
+fn select_rows<L: List>(
+    def: &ListDef,
+    args: &PageArgs,
+    keys: &[Key<'_>],
+) -> AppResult<SelectStatement> {
     let mut select = select_joined::<L>(def, Some(args.omit));
-    for (index, key) in def.order.keys.iter().enumerate() {
-        select.expr_as(Expr::col(key.column.clone()), Alias::new(key_alias(index)));
+    for (index, key) in keys.iter().enumerate() {
+        select.expr_as(key.field.expr.clone(), Alias::new(key_alias(index)));
     }
-    if let Some(after) = &args.after {
-        select.cond_where(after_condition(&def.order.keys, &after.key)?);
+    if let Some(cursor) = &args.cursor {
+        select.cond_where(after_condition(keys, &cursor.key)?);
     }
     Ok(select)
 }
 
 /// Rows strictly after `key` in the order of `keys`: for keys k1, k2 ascending,
 /// `k1 > v1 OR (k1 = v1 AND k2 > v2)` (`<` for descending keys). Spelled out rather than as a
-/// row-value comparison, which cannot mix directions.
-fn after_condition(keys: &[SortKey], key: &[KeyValue]) -> AppResult<Condition> {
+/// row-value comparison, which cannot mix directions. No key is ever NULL, so its negation is
+/// exactly the rows at or before `key`.
+fn after_condition(keys: &[Key<'_>], key: &[KeyValue]) -> AppResult<Condition> {
     let mut after = Condition::any();
     for (index, sort_key) in keys.iter().enumerate() {
         let mut branch = Condition::all();
         for (earlier, value) in keys[..index].iter().zip(key) {
-            branch = branch.add(Expr::col(earlier.column.clone()).eq(value.to_sql()?));
+            branch = branch.add(Expr::expr(earlier.field.expr.clone()).eq(value.to_sql()?));
         }
         let value = Expr::val(key[index].to_sql()?);
-        let column = Expr::col(sort_key.column.clone());
-        branch = branch.add(if sort_key.descending {
-            column.lt(value)
-        } else {
-            column.gt(value)
+        let expr = Expr::expr(sort_key.field.expr.clone());
+        branch = branch.add(match sort_key.direction {
+            Direction::Desc => expr.lt(value),
+            Direction::Asc => expr.gt(value),
         });
         after = after.add(branch);
     }
@@ -615,6 +570,8 @@ fn after_condition(keys: &[SortKey], key: &[KeyValue]) -> AppResult<Condition> {
 /// A row of a page statement: its parent (for relations), the model, and its cursor.
 fn read_row<L: List>(
     def: &ListDef,
+    args: &PageArgs,
+    keys: &[Key<'_>],
     row: &QueryResult,
     with_parent: bool,
 ) -> Result<(Option<i32>, Row<L>, Cursor), DbErr>
@@ -627,23 +584,17 @@ where
         None
     };
     let model = Row::<L>::from_query_result(row, "")?;
-    let key = def
-        .order
-        .keys
+    let key = keys
         .iter()
         .enumerate()
-        .map(|(index, sort_key)| KeyValue::read(row, key_alias(index), sort_key.kind))
+        .map(|(index, sort_key)| KeyValue::read(row, key_alias(index), sort_key.field.kind))
         .collect::<Result<Vec<_>, _>>()?;
-    debug_assert!(key
-        .iter()
-        .zip(&def.order.keys)
-        .all(|(value, sort_key)| value.kind() == sort_key.kind));
     Ok((
         parent,
         model,
         Cursor {
             list: def.name,
-            order: def.order.name,
+            order: def.orders.name(&args.order),
             key,
         },
     ))
@@ -662,99 +613,35 @@ mod tests {
         CreatedAt,
     }
 
-    fn def(name: &'static str, order: &'static str) -> ListDef {
+    fn def() -> ListDef {
         ListDef {
-            name,
+            name: "things",
             parent: None,
-            order: ListOrder {
-                name: order,
-                keys: vec![
-                    SortKey::descending((Thing::Table, Thing::CreatedAt), KeyKind::Time),
-                    SortKey::descending((Thing::Table, Thing::Id), KeyKind::Id),
+            orders: Orders {
+                fields: vec![
+                    SortField::column("ID", (Thing::Table, Thing::Id), KeyKind::Id),
+                    SortField::column(
+                        "CREATED_AT",
+                        (Thing::Table, Thing::CreatedAt),
+                        KeyKind::Time,
+                    ),
                 ],
+                tie: "ID",
+                default: vec![("CREATED_AT", Direction::Desc)],
             },
-        }
-    }
-
-    fn cursor(def: &ListDef, key: Vec<KeyValue>) -> Cursor {
-        Cursor {
-            list: def.name,
-            order: def.order.name,
-            key,
-        }
-    }
-
-    #[test]
-    fn cursors_round_trip() {
-        let things = def("things", "newest");
-        let position = cursor(
-            &things,
-            vec![KeyValue::Time(1_700_000_000_123_456), KeyValue::Id(42)],
-        );
-        assert_eq!(
-            Cursor::decode(&things, "after", &position.encode()).ok(),
-            Some(position)
-        );
-    }
-
-    #[test]
-    fn cursors_of_another_list_or_order_or_garbage_are_refused() {
-        let things = def("things", "newest");
-        let key = vec![KeyValue::Time(1), KeyValue::Id(1)];
-        let cases = [
-            (
-                "another list",
-                cursor(&def("others", "newest"), key.clone()).encode(),
-                "another list",
-            ),
-            (
-                "another order",
-                cursor(&def("things", "oldest"), key.clone()).encode(),
-                "another order",
-            ),
-            (
-                "a key too short",
-                cursor(&things, vec![KeyValue::Time(1)]).encode(),
-                "not a valid cursor",
-            ),
-            (
-                "a key of the wrong kind",
-                URL_SAFE_NO_PAD.encode(r#"["things","newest",["x",1]]"#),
-                "not a valid cursor",
-            ),
-            (
-                "the old format",
-                URL_SAFE_NO_PAD.encode("c1:42"),
-                "not a valid cursor",
-            ),
-            ("not base64", "!!!".to_string(), "not a valid cursor"),
-            ("empty", String::new(), "not a valid cursor"),
-        ];
-        for (case, text, message) in cases {
-            match Cursor::decode(&things, "after", &text) {
-                Err(AppError::InvalidInput {
-                    field,
-                    message: got,
-                }) => {
-                    assert_eq!(field, "after", "case {case}");
-                    assert!(got.contains(message), "case {case}: {got}");
-                }
-                other => panic!("case {case}: expected BAD_USER_INPUT, got {other:?}"),
-            }
         }
     }
 
     impl List for Things {
         type Entity = entity::user::Entity;
         fn def() -> &'static ListDef {
-            static DEF: std::sync::LazyLock<ListDef> =
-                std::sync::LazyLock::new(|| def("things", "newest"));
+            static DEF: std::sync::LazyLock<ListDef> = std::sync::LazyLock::new(def);
             &DEF
         }
     }
 
     #[test]
-    fn page_size_is_defaulted_and_bounded() {
+    fn page_size_is_defaulted_and_bounded_both_ways() {
         let cases = [
             (None, Some(DEFAULT_PAGE_SIZE)),
             (Some(0), Some(0)),
@@ -762,19 +649,45 @@ mod tests {
             (Some(101), None),
             (Some(-1), None),
         ];
-        for (first, expected) in cases {
-            let got = PageArgs::parse::<Things>(first, None)
-                .ok()
-                .map(|args| args.limit);
-            assert_eq!(got, expected, "case first={first:?}");
+        for (size, expected) in cases {
+            let forward = PageArgs::parse::<Things>(PageRequest {
+                first: size,
+                ..Default::default()
+            });
+            let backward = PageArgs::parse::<Things>(PageRequest {
+                last: size.or(Some(20)),
+                ..Default::default()
+            });
+            assert_eq!(
+                forward.ok().map(|args| args.limit),
+                expected,
+                "first={size:?}"
+            );
+            assert_eq!(
+                backward.ok().map(|args| args.limit),
+                expected.or((size.is_none()).then_some(20)),
+                "last={size:?}"
+            );
         }
     }
 
     #[test]
+    fn a_page_goes_one_way() {
+        let both = PageArgs::parse::<Things>(PageRequest {
+            first: Some(1),
+            last: Some(1),
+            ..Default::default()
+        });
+        assert!(matches!(both, Err(AppError::InvalidInput { field, .. }) if field == "last"));
+    }
+
+    #[test]
     fn after_a_cursor_means_after_it_in_every_key() {
-        let things = def("things", "newest");
-        let condition = after_condition(&things.order.keys, &[KeyValue::Time(0), KeyValue::Id(7)])
-            .expect("a condition");
+        let def = def();
+        let spec = def.orders.spec(&[]).expect("the default order");
+        let keys = def.orders.keys(&spec, false);
+        let condition =
+            after_condition(&keys, &[KeyValue::Time(0), KeyValue::Id(7)]).expect("a condition");
         let sql = Query::select()
             .column(Asterisk)
             .from(Thing::Table)
@@ -786,5 +699,16 @@ mod tests {
             ),
             "{sql}"
         );
+        // Backwards, the same cursor means the rows before it: every comparison turns round.
+        let backward = def.orders.keys(&spec, true);
+        let sql = Query::select()
+            .column(Asterisk)
+            .from(Thing::Table)
+            .cond_where(
+                after_condition(&backward, &[KeyValue::Time(0), KeyValue::Id(7)])
+                    .expect("a condition"),
+            )
+            .to_string(sea_orm::sea_query::PostgresQueryBuilder);
+        assert!(sql.contains(r#""thing"."id" > 7"#), "{sql}");
     }
 }
