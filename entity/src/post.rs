@@ -9,6 +9,8 @@ pub struct Model {
     pub id: i32,
     #[sea_orm(unique)]
     pub title: String,
+    /// `title` lower-cased by the application, for case-insensitive filters.
+    pub title_folded: String,
     #[sea_orm(column_type = "Text")]
     pub content: String,
     pub author_id: i32,

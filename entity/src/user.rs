@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub name: String,
+    /// `name` lower-cased by the application, for case-insensitive filters.
+    pub name_folded: String,
     #[sea_orm(unique)]
     pub email: String,
     pub created_at: ChronoDateTimeUtc,

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20250101_000001_create_user_table;
 mod m20250101_000002_create_post_table;
 mod m20261123_000001_create_follows_table;
+mod m20261129_000001_add_folded_text;
 mod mysql;
 
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250101_000001_create_user_table::Migration),
             Box::new(m20250101_000002_create_post_table::Migration),
             Box::new(m20261123_000001_create_follows_table::Migration),
+            Box::new(m20261129_000001_add_folded_text::Migration),
         ]
     }
 }

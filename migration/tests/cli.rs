@@ -25,10 +25,11 @@ fn up_status_and_down_work() {
     let up = migration(&db_url, &["up"]);
     assert!(up.contains("m20250101_000002_create_post_table"), "{up}");
     assert!(up.contains("m20261123_000001_create_follows_table"), "{up}");
+    assert!(up.contains("m20261129_000001_add_folded_text"), "{up}");
 
     let status = migration(&db_url, &["status"]);
     assert!(status.contains("Applied"), "{status}");
 
-    let down = migration(&db_url, &["down", "-n", "3"]);
+    let down = migration(&db_url, &["down", "-n", "4"]);
     assert!(down.contains("Rolling back"), "{down}");
 }

@@ -15,19 +15,24 @@ use crate::db::by_id::HasId;
 use crate::db::fields;
 use crate::db::page::{Direction, List, ListDef, Omit, Omittable, Orders, Parent};
 use crate::domain::post::{NewPost, PostChanges};
+use crate::domain::text::fold;
 use crate::error::{AppError, AppResult};
 
-/// A page of posts read without their content leaves it out: it is the long part of a post.
+/// A page of posts read without their content leaves it out (it is the long part of a
+/// post), and the folded title, which only filters read.
 impl Omittable for post::Entity {
     fn omittable() -> Vec<(post::Column, SimpleExpr)> {
-        // A literal, not a bound parameter: MariaDB reads a parameter selected in a derived
+        // Literals, not bound parameters: MariaDB reads a parameter selected in a derived
         // table as NULL.
-        vec![(post::Column::Content, Expr::cust("''"))]
+        OMITTABLE
+            .iter()
+            .map(|column| (*column, Expr::cust("''")))
+            .collect()
     }
 }
 
 /// The columns of a post a page may leave out, in `Omit`'s order.
-const OMITTABLE: [post::Column; 1] = [post::Column::Content];
+const OMITTABLE: [post::Column; 2] = [post::Column::Content, post::Column::TitleFolded];
 
 /// What a page of posts may leave out, given which columns will be read.
 pub fn omit_unread(reads: impl Fn(post::Column) -> bool) -> Omit {
@@ -101,6 +106,7 @@ pub async fn insert_many(
         return Ok(());
     }
     let rows = posts.into_iter().map(|post| post::ActiveModel {
+        title_folded: Set(fold(post.title.as_str())),
         title: Set(post.title.into_inner()),
         content: Set(post.content),
         author_id: Set(author_id),
@@ -123,6 +129,7 @@ pub async fn create(
 ) -> AppResult<post::Model> {
     let now = crate::db::now();
     post::ActiveModel {
+        title_folded: Set(fold(new.title.as_str())),
         title: Set(new.title.into_inner()),
         content: Set(new.content),
         author_id: Set(author_id),
@@ -150,6 +157,7 @@ pub async fn update(
     let mut author_id = existing.author_id;
     let mut post: post::ActiveModel = existing.into();
     if let Some(title) = changes.title {
+        post.title_folded = Set(fold(title.as_str()));
         post.title = Set(title.into_inner());
     }
     if let Some(content) = changes.content {

@@ -8,21 +8,26 @@ use sea_orm::{
     Set,
 };
 
-use sea_orm::sea_query::SimpleExpr;
+use sea_orm::sea_query::{Expr, SimpleExpr};
 
 use crate::db::by_id::HasId;
 use crate::db::fields;
-use crate::db::page::{Direction, List, ListDef, Omittable, Orders};
+use crate::db::page::{Direction, List, ListDef, Omit, Omittable, Orders};
 use crate::db::{follows, posts};
+use crate::domain::text::fold;
 use crate::domain::user::{Email, NewUser, UserChanges};
 use crate::error::{AppError, AppResult};
 
-/// Users are read whole: a page of users fills the by-id cache, which must hold whole rows.
+/// Pages of users fill the by-id cache, so they read every column the API reads; only the
+/// folded name, which only filters read, may be left out.
 impl Omittable for user::Entity {
     fn omittable() -> Vec<(user::Column, SimpleExpr)> {
-        Vec::new()
+        vec![(user::Column::NameFolded, Expr::cust("''"))]
     }
 }
+
+/// What a page of users leaves out: the folded name, always.
+pub const OMIT_FOLDED_NAME: Omit = Omit::NOTHING.and(0);
 
 impl HasId for user::Entity {
     fn id_column() -> user::Column {
@@ -70,6 +75,7 @@ pub async fn find_by_email(
 pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> AppResult<user::Model> {
     let now = crate::db::now();
     let user = user::ActiveModel {
+        name_folded: Set(fold(new.name.as_str())),
         name: Set(new.name.into_inner()),
         email: Set(new.email.into_inner()),
         created_at: Set(now),
@@ -96,6 +102,7 @@ pub async fn update(
         .ok_or_else(|| AppError::not_found("User", id))?
         .into();
     if let Some(name) = changes.name {
+        user.name_folded = Set(fold(name.as_str()));
         user.name = Set(name.into_inner());
     }
     if let Some(email) = changes.email {

@@ -6,6 +6,13 @@
 
 use crate::error::{AppError, AppResult};
 
+/// `text` as case-insensitive comparisons see it: lower-cased, Unicode-aware (`É` is `é`).
+/// Folded copies of titles and names are stored for filters; the migration that added them
+/// folds existing rows the same way.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
 /// `text` unless it holds a character some supported database cannot store.
 pub fn storable(field: &str, text: String) -> AppResult<String> {
     if text.contains('\0') {

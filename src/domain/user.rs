@@ -28,6 +28,10 @@ impl UserName {
         Ok(UserName(name))
     }
 
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     pub fn into_inner(self) -> String {
         self.0
     }

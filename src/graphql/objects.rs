@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use entity::{post, user};
 
 use crate::db::page::Omit;
-use crate::db::posts;
+use crate::db::{posts, users};
 use crate::error::AppError;
 use crate::graphql::connection::{
     page_complexity, relation_connection, Connection, ListArgs, Node,
@@ -41,6 +41,10 @@ impl Node for User {
 
     fn from_row(row: Arc<user::Model>) -> Self {
         User(row)
+    }
+
+    fn omit(_reads: &dyn Fn(&str) -> bool) -> Omit {
+        users::OMIT_FOLDED_NAME
     }
 }
 
@@ -252,6 +256,8 @@ impl Node for Post {
     fn omit(reads: &dyn Fn(&str) -> bool) -> Omit {
         posts::omit_unread(|column| match column {
             post::Column::Content => reads("content"),
+            // Only filters read it.
+            post::Column::TitleFolded => false,
             _ => true,
         })
     }

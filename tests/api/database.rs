@@ -112,3 +112,46 @@ async fn sqlite_enforces_foreign_keys_with_wal_and_a_busy_timeout() {
         ]
     );
 }
+
+#[tokio::test]
+async fn rows_written_before_folding_are_folded_by_the_migration() {
+    use migration::{Migrator, MigratorTrait};
+
+    // Arrange: a database at the migration before folded text, with rows in it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = DatabaseSettings {
+        url: format!("sqlite://{}?mode=rwc", dir.path().join("f.db").display()),
+        max_connections: 1,
+        ..blogql::config::Settings::defaults().database
+    };
+    let db = blogql::db::connect(&settings).await.expect("connect");
+    Migrator::up(&db, Some(3))
+        .await
+        .expect("migrate to follows");
+    db.execute_unprepared(
+        "INSERT INTO users (id, name, email, created_at) VALUES (1, 'ÉMILE Zola', 'e@example.com', '2026-01-01T00:00:00Z');
+         INSERT INTO posts (title, content, author_id, created_at, updated_at)
+           VALUES ('Ça Ira, ÇA IRA', '', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');",
+    )
+    .await
+    .expect("write rows");
+
+    // Act
+    Migrator::up(&db, None).await.expect("migrate to the end");
+
+    // Assert
+    let folded = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT users.name_folded, posts.title_folded FROM users JOIN posts ON posts.author_id = users.id",
+        ))
+        .await
+        .expect("read")
+        .expect("a row");
+    let name: String = folded.try_get_by_index(0).expect("name_folded");
+    let title: String = folded.try_get_by_index(1).expect("title_folded");
+    assert_eq!(
+        (name.as_str(), title.as_str()),
+        ("émile zola", "ça ira, ça ira")
+    );
+}

@@ -71,7 +71,7 @@ impl Omit {
     pub const NOTHING: Omit = Omit(0);
 
     /// These columns too: the `index`th of `omittable()`.
-    pub fn and(self, index: usize) -> Omit {
+    pub const fn and(self, index: usize) -> Omit {
         Omit(self.0 | 1 << index)
     }
 
