@@ -9,6 +9,7 @@
 
 pub mod by_id;
 pub mod fields;
+pub mod filters;
 pub mod follows;
 pub mod page;
 pub mod posts;

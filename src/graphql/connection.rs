@@ -12,8 +12,8 @@ use sea_orm::FromQueryResult;
 
 use crate::db::by_id::HasId;
 use crate::db::page::{
-    any_beyond, count_all, load_page, Cursor, Direction, List, Omit, Page, PageArgs, PageRequest,
-    Row, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    any_beyond, count_all, load_page, Cursor, Direction, List, ListFilter, Omit, Page, PageArgs,
+    PageRequest, Row, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 use crate::error::AppError;
 use crate::graphql::context::{database, loaders};
@@ -72,6 +72,7 @@ pub struct ListArgs {
     pub last: Option<i32>,
     pub before: Option<String>,
     pub order_by: Vec<(&'static str, Direction)>,
+    pub filter: Option<ListFilter>,
 }
 
 /// What a connection's page needs to read: the list arguments, and only the columns its nodes'
@@ -86,6 +87,7 @@ fn page_args<L: List, N: Node>(
         last: list.last,
         before: list.before.as_deref(),
         order_by: &list.order_by,
+        filter: list.filter.as_ref(),
     })?;
     let selection = ctx.look_ahead();
     let nodes = selection.field("nodes");
@@ -128,7 +130,7 @@ where
         load_page::<L>(db, &args),
         async {
             if extras.count {
-                count_all::<L>(db).await.map(Some)
+                count_all::<L>(db, args.filter.as_ref()).await.map(Some)
             } else {
                 Ok(None)
             }

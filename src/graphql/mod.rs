@@ -6,6 +6,7 @@
 pub mod connection;
 pub mod context;
 pub mod document;
+pub mod filter;
 pub mod follow;
 pub mod limits;
 pub mod objects;

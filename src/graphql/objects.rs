@@ -17,6 +17,7 @@ use crate::graphql::connection::{
     page_complexity, relation_connection, Connection, ListArgs, Node,
 };
 use crate::graphql::context::loaders;
+use crate::graphql::filter::{PostFilterInput, UserFilterInput};
 use crate::graphql::limits::counted;
 use crate::graphql::order::{PostOrder, UserOrder};
 
@@ -70,7 +71,9 @@ impl User {
     }
 
     /// This user's posts, oldest first. Batched: one statement for all the users of a page.
-    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[graphql(
+        complexity = "page_complexity(first, last, child_complexity) + PostFilterInput::cost(&filter)"
+    )]
     async fn posts(
         &self,
         ctx: &Context<'_>,
@@ -90,6 +93,8 @@ impl User {
             desc = "Fields to sort by, in order of precedence; ties are broken by id. Default: oldest first (`ID`, ascending)."
         )]
         order_by: Option<Vec<PostOrder>>,
+        #[graphql(desc = "Only the posts that pass this filter; `totalCount` counts them.")]
+        filter: Option<PostFilterInput>,
     ) -> async_graphql::Result<Connection<Post>> {
         let list = ListArgs {
             first,
@@ -97,6 +102,7 @@ impl User {
             last,
             before,
             order_by: PostOrder::spec(order_by),
+            filter: PostFilterInput::parse(filter).extend()?,
         };
         let relation = &loaders(ctx).extend()?.posts_by_author;
         let mut posts: Connection<Post> =
@@ -113,7 +119,9 @@ impl User {
     }
 
     /// The users who follow this user, newest follow first. Batched like `posts`.
-    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[graphql(
+        complexity = "page_complexity(first, last, child_complexity) + UserFilterInput::cost(&filter)"
+    )]
     async fn followers(
         &self,
         ctx: &Context<'_>,
@@ -133,6 +141,8 @@ impl User {
             desc = "Fields to sort by, in order of precedence; ties are broken by id. Default: newest follow first (`FOLLOWED_AT`, descending)."
         )]
         order_by: Option<Vec<UserOrder>>,
+        #[graphql(desc = "Only the users that pass this filter; `totalCount` counts them.")]
+        filter: Option<UserFilterInput>,
     ) -> async_graphql::Result<Connection<User>> {
         let list = ListArgs {
             first,
@@ -140,6 +150,7 @@ impl User {
             last,
             before,
             order_by: UserOrder::spec(order_by),
+            filter: UserFilterInput::parse(filter).extend()?,
         };
         let relation = &loaders(ctx).extend()?.followers;
         relation_connection(ctx, relation, self.0.id, list).await
@@ -152,7 +163,9 @@ impl User {
     }
 
     /// The users this user follows, newest follow first. Batched like `posts`.
-    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[graphql(
+        complexity = "page_complexity(first, last, child_complexity) + UserFilterInput::cost(&filter)"
+    )]
     async fn following(
         &self,
         ctx: &Context<'_>,
@@ -172,6 +185,8 @@ impl User {
             desc = "Fields to sort by, in order of precedence; ties are broken by id. Default: newest follow first (`FOLLOWED_AT`, descending)."
         )]
         order_by: Option<Vec<UserOrder>>,
+        #[graphql(desc = "Only the users that pass this filter; `totalCount` counts them.")]
+        filter: Option<UserFilterInput>,
     ) -> async_graphql::Result<Connection<User>> {
         let list = ListArgs {
             first,
@@ -179,6 +194,7 @@ impl User {
             last,
             before,
             order_by: UserOrder::spec(order_by),
+            filter: UserFilterInput::parse(filter).extend()?,
         };
         let relation = &loaders(ctx).extend()?.following;
         relation_connection(ctx, relation, self.0.id, list).await
@@ -192,7 +208,9 @@ impl User {
 
     /// The posts of the users this user follows, newest first. One statement for the feeds of
     /// all the users of a page.
-    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[graphql(
+        complexity = "page_complexity(first, last, child_complexity) + PostFilterInput::cost(&filter)"
+    )]
     async fn feed(
         &self,
         ctx: &Context<'_>,
@@ -212,6 +230,8 @@ impl User {
             desc = "Fields to sort by, in order of precedence; ties are broken by id. Default: newest first (`CREATED_AT`, descending)."
         )]
         order_by: Option<Vec<PostOrder>>,
+        #[graphql(desc = "Only the posts that pass this filter; `totalCount` counts them.")]
+        filter: Option<PostFilterInput>,
     ) -> async_graphql::Result<Connection<Post>> {
         let list = ListArgs {
             first,
@@ -219,6 +239,7 @@ impl User {
             last,
             before,
             order_by: PostOrder::spec(order_by),
+            filter: PostFilterInput::parse(filter).extend()?,
         };
         let relation = &loaders(ctx).extend()?.feed;
         relation_connection(ctx, relation, self.0.id, list).await

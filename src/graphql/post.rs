@@ -8,6 +8,7 @@ use crate::db::posts::AllPosts;
 use crate::domain::post::{NewPost, PostChanges};
 use crate::graphql::connection::{page_complexity, root_connection, Connection, ListArgs, Node};
 use crate::graphql::context::{loaders, mutate, parse_id};
+use crate::graphql::filter::PostFilterInput;
 use crate::graphql::objects::Post;
 use crate::graphql::order::PostOrder;
 
@@ -38,7 +39,9 @@ impl PostQuery {
     }
 
     /// All posts, oldest first.
-    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[graphql(
+        complexity = "page_complexity(first, last, child_complexity) + PostFilterInput::cost(&filter)"
+    )]
     async fn posts(
         &self,
         ctx: &Context<'_>,
@@ -58,6 +61,8 @@ impl PostQuery {
             desc = "Fields to sort by, in order of precedence; ties are broken by id. Default: oldest first (`ID`, ascending)."
         )]
         order_by: Option<Vec<PostOrder>>,
+        #[graphql(desc = "Only the posts that pass this filter; `totalCount` counts them.")]
+        filter: Option<PostFilterInput>,
     ) -> async_graphql::Result<Connection<Post>> {
         let list = ListArgs {
             first,
@@ -65,6 +70,7 @@ impl PostQuery {
             last,
             before,
             order_by: PostOrder::spec(order_by),
+            filter: PostFilterInput::parse(filter).extend()?,
         };
         root_connection::<AllPosts, Post>(ctx, list).await
     }

@@ -8,6 +8,7 @@ use crate::db::users::AllUsers;
 use crate::domain::user::{NewUser, UserChanges};
 use crate::graphql::connection::{page_complexity, root_connection, Connection, ListArgs};
 use crate::graphql::context::{loaders, mutate, parse_id};
+use crate::graphql::filter::UserFilterInput;
 use crate::graphql::objects::User;
 use crate::graphql::order::UserOrder;
 
@@ -24,7 +25,9 @@ impl UserQuery {
     }
 
     /// All users, oldest first.
-    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[graphql(
+        complexity = "page_complexity(first, last, child_complexity) + UserFilterInput::cost(&filter)"
+    )]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -44,6 +47,8 @@ impl UserQuery {
             desc = "Fields to sort by, in order of precedence; ties are broken by id. Default: oldest first (`ID`, ascending)."
         )]
         order_by: Option<Vec<UserOrder>>,
+        #[graphql(desc = "Only the users that pass this filter; `totalCount` counts them.")]
+        filter: Option<UserFilterInput>,
     ) -> async_graphql::Result<Connection<User>> {
         let list = ListArgs {
             first,
@@ -51,6 +56,7 @@ impl UserQuery {
             last,
             before,
             order_by: UserOrder::spec(order_by),
+            filter: UserFilterInput::parse(filter).extend()?,
         };
         root_connection::<AllUsers, User>(ctx, list).await
     }

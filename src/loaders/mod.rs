@@ -24,7 +24,7 @@ use crate::error::AppError;
 use batching::BatchScheduler;
 pub use by_id::ByIdLoader;
 pub use relation::{
-    BeyondByParentLoader, CountByParentLoader, PageByParentLoader, PageExtras, PageKey,
+    BeyondByParentLoader, CountByParentLoader, CountKey, PageByParentLoader, PageExtras, PageKey,
     RelationLoaders,
 };
 

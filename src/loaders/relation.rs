@@ -9,7 +9,9 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{DatabaseConnection, FromQueryResult};
 
-use crate::db::page::{count_by_parent, load_pages, parents_beyond, List, Page, PageArgs, Row};
+use crate::db::page::{
+    count_by_parent, load_pages, parents_beyond, List, ListFilter, Page, PageArgs, Row,
+};
 use crate::error::{AppError, AppResult};
 use crate::loaders::batching::BatchScheduler;
 use crate::loaders::{cached, log_batch_error, MAX_KEYS_PER_STATEMENT};
@@ -63,25 +65,43 @@ where
     }
 }
 
-/// Row counts of the relation `L`, by parent.
+/// One parent's count of rows, of all or of those that pass a filter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CountKey {
+    pub parent: i32,
+    pub filter: Option<ListFilter>,
+}
+
+/// Row counts of the relation `L`, by parent (and filter).
 pub struct CountByParentLoader<L> {
     db: DatabaseConnection,
     list: PhantomData<fn() -> L>,
 }
 
-impl<L: List> Loader<i32> for CountByParentLoader<L> {
+impl<L: List> Loader<CountKey> for CountByParentLoader<L> {
     type Value = u64;
     type Error = AppError;
 
     #[tracing::instrument(name = "CountByParentLoader", level = "debug", skip_all, fields(list = L::def().name, keys = keys.len()))]
-    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, u64>, AppError> {
+    async fn load(&self, keys: &[CountKey]) -> Result<HashMap<CountKey, u64>, AppError> {
+        let mut by_filter: HashMap<&Option<ListFilter>, Vec<i32>> = HashMap::new();
+        for key in keys {
+            by_filter.entry(&key.filter).or_default().push(key.parent);
+        }
         let mut counts = HashMap::with_capacity(keys.len());
-        for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {
-            counts.extend(
-                count_by_parent::<L>(&self.db, chunk)
+        for (filter, parents) in by_filter {
+            for chunk in parents.chunks(MAX_KEYS_PER_STATEMENT) {
+                let found = count_by_parent::<L>(&self.db, chunk, filter.as_ref())
                     .await
-                    .map_err(log_batch_error)?,
-            );
+                    .map_err(log_batch_error)?;
+                counts.extend(found.into_iter().map(|(parent, count)| {
+                    let key = CountKey {
+                        parent,
+                        filter: filter.clone(),
+                    };
+                    (key, count)
+                }));
+            }
         }
         Ok(counts)
     }
@@ -190,7 +210,7 @@ where
             self.pages.load_one(key),
             async {
                 if extras.count {
-                    self.count(parent).await.map(Some)
+                    self.count_of(parent, args.filter.clone()).await.map(Some)
                 } else {
                     Ok(None)
                 }
@@ -218,12 +238,18 @@ where
 
     /// How many rows `parent` has in this relation.
     pub async fn count(&self, parent: i32) -> AppResult<u64> {
-        Ok(self.counts.load_one(parent).await?.unwrap_or(0))
+        self.count_of(parent, None).await
+    }
+
+    /// How many rows `parent` has in this relation that pass `filter`.
+    pub async fn count_of(&self, parent: i32, filter: Option<ListFilter>) -> AppResult<u64> {
+        let key = CountKey { parent, filter };
+        Ok(self.counts.load_one(key).await?.unwrap_or(0))
     }
 
     pub fn clear(&self) {
         self.pages.clear::<PageKey>();
-        self.counts.clear::<i32>();
+        self.counts.clear::<CountKey>();
         self.beyond.clear::<PageKey>();
     }
 }

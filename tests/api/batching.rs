@@ -9,7 +9,7 @@ use std::sync::Arc;
 use blogql::db::page::{PageArgs, PageRequest};
 use blogql::db::posts::PostsByAuthor;
 use blogql::loaders::batching::BatchScheduler;
-use blogql::loaders::{Loaders, PageKey, MAX_KEYS_PER_STATEMENT};
+use blogql::loaders::{CountKey, Loaders, PageKey, MAX_KEYS_PER_STATEMENT};
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -192,6 +192,10 @@ const CANONICAL_OPERATIONS: &[(&str, &str)] = &[
         "{ users(first: 20) { nodes { a: posts(first: 2) { nodes { title } } b: posts(first: 2, orderBy: [{ field: CREATED_AT, direction: DESC }]) { nodes { title } } c: posts(last: 1, orderBy: [{ field: TITLE }]) { nodes { title } } } } }",
     ),
     (
+        "users who wrote about a word, with their matching posts counted",
+        r#"{ users(first: 20, filter: { posts: { some: { title: { contains: "POST 1" } } } }) { totalCount nodes { posts(first: 2, filter: { title: { contains: "post 1" } }) { totalCount nodes { title author { name } } } } } }"#,
+    ),
+    (
         "users after a cursor, with hasPreviousPage, and their posts after theirs",
         r#"{ users(first: 5, after: "WyJ1c2VycyIsIklEX0FTQyIsWzVdXQ") { pageInfo { hasPreviousPage } nodes { posts(first: 2, after: "WyJVc2VyLnBvc3RzIiwiSURfQVNDIixbMV1d") { pageInfo { hasPreviousPage } nodes { title } } } } }"#,
     ),
@@ -242,7 +246,13 @@ async fn long_key_lists_are_split_into_batches(app: TestApp) {
                         parent,
                         args: args.clone()
                     })),
-                loaders.posts_by_author.counts.load_many(ids.clone()),
+                loaders
+                    .posts_by_author
+                    .counts
+                    .load_many(ids.clone().map(|parent| CountKey {
+                        parent,
+                        filter: None
+                    })),
             )
         })
         .await;

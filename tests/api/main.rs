@@ -8,6 +8,7 @@ mod batching;
 mod database;
 mod errors;
 mod exposure;
+mod filters;
 mod follows;
 mod fuzz;
 mod http;

@@ -135,8 +135,44 @@ impl Parent {
     }
 }
 
-/// What a client asks of one list: Relay's `first`/`after` or `last`/`before`, and an order
-/// (field names and directions; empty for the list's default).
+/// A list's filter as the page builder applies it: the condition its rows must meet, and a
+/// key naming it (equal filters have equal keys) for loader caches and batches. Built by
+/// `db::filters`.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    key: Arc<str>,
+    condition: Arc<Condition>,
+}
+
+impl ListFilter {
+    pub fn new(key: String, condition: Condition) -> Self {
+        ListFilter {
+            key: key.into(),
+            condition: Arc::new(condition),
+        }
+    }
+
+    fn condition(&self) -> Condition {
+        Condition::clone(&self.condition)
+    }
+}
+
+impl PartialEq for ListFilter {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for ListFilter {}
+
+impl std::hash::Hash for ListFilter {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key.hash(state);
+    }
+}
+
+/// What a client asks of one list: Relay's `first`/`after` or `last`/`before`, an order
+/// (field names and directions; empty for the list's default), and a filter.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PageRequest<'a> {
     pub first: Option<i32>,
@@ -144,6 +180,7 @@ pub struct PageRequest<'a> {
     pub last: Option<i32>,
     pub before: Option<&'a str>,
     pub order_by: &'a [(&'a str, Direction)],
+    pub filter: Option<&'a ListFilter>,
 }
 
 /// A validated page request of one list, the same for root lists and relations; and which
@@ -157,6 +194,8 @@ pub struct PageArgs {
     /// `last`/`before`: the page is the end of the list, or what precedes the cursor.
     pub backward: bool,
     pub order: OrderSpec,
+    /// Only rows that pass it.
+    pub filter: Option<ListFilter>,
     /// Columns read as placeholders (see `Omittable`).
     pub omit: Omit,
 }
@@ -213,6 +252,7 @@ impl PageArgs {
             cursor,
             backward,
             order,
+            filter: request.filter.cloned(),
             omit: Omit::NOTHING,
         })
     }
@@ -407,10 +447,16 @@ pub fn pages_statement<L: List>(
     Ok(backend.build(&pages))
 }
 
-/// How many rows the root list `L` holds.
-pub async fn count_all<L: List>(db: &impl ConnectionTrait) -> AppResult<u64> {
+/// How many rows the root list `L` holds (that pass `filter`).
+pub async fn count_all<L: List>(
+    db: &impl ConnectionTrait,
+    filter: Option<&ListFilter>,
+) -> AppResult<u64> {
     let mut select = select_joined::<L>(L::def(), None);
     select.expr_as(Expr::col(Asterisk).count(), Alias::new(COUNT_ALIAS));
+    if let Some(filter) = filter {
+        select.cond_where(filter.condition());
+    }
     let count = match db.query_one(&select).await? {
         Some(row) => row.try_get::<i64>("", COUNT_ALIAS)?,
         None => 0,
@@ -418,14 +464,19 @@ pub async fn count_all<L: List>(db: &impl ConnectionTrait) -> AppResult<u64> {
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-/// How many rows the relation `L` holds for each of `parents`, in one statement.
+/// How many rows the relation `L` holds for each of `parents` (that pass `filter`), in one
+/// statement.
 pub async fn count_by_parent<L: List>(
     db: &impl ConnectionTrait,
     parents: &[i32],
+    filter: Option<&ListFilter>,
 ) -> AppResult<HashMap<i32, u64>> {
     let def = L::def();
     let parent = relation_parent(def)?;
     let mut select = select_joined::<L>(def, None);
+    if let Some(filter) = filter {
+        select.cond_where(filter.condition());
+    }
     select
         .expr_as(Expr::col(parent.clone()), Alias::new(PARENT_ALIAS))
         .expr_as(Expr::col(Asterisk).count(), Alias::new(COUNT_ALIAS))
@@ -455,6 +506,9 @@ pub async fn any_beyond<L: List>(db: &impl ConnectionTrait, args: &PageArgs) -> 
         .expr_as(Expr::val(1), Alias::new(COUNT_ALIAS))
         .cond_where(after_condition(&keys, &cursor.key)?.not())
         .limit(1);
+    if let Some(filter) = &args.filter {
+        select.cond_where(filter.condition());
+    }
     Ok(db.query_one(&select).await?.is_some())
 }
 
@@ -477,6 +531,9 @@ pub async fn parents_beyond<L: List>(
         .expr_as(Expr::col(parent.clone()), Alias::new(PARENT_ALIAS))
         .and_where(Expr::col(parent.clone()).is_in(parents.iter().copied()))
         .cond_where(after_condition(&keys, &cursor.key)?.not());
+    if let Some(filter) = &args.filter {
+        select.cond_where(filter.condition());
+    }
     let mut found = HashSet::new();
     for row in db.query_all(&select).await? {
         found.insert(row.try_get::<i32>("", PARENT_ALIAS)?);
@@ -541,6 +598,9 @@ fn select_rows<L: List>(
     }
     if let Some(cursor) = &args.cursor {
         select.cond_where(after_condition(keys, &cursor.key)?);
+    }
+    if let Some(filter) = &args.filter {
+        select.cond_where(filter.condition());
     }
     Ok(select)
 }
