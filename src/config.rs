@@ -24,6 +24,12 @@ pub enum Command {
     SeedDemo,
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     ExportSchema,
+    /// Make the user with this email an admin (who may change anything). Never possible
+    /// through the API.
+    GrantAdmin { email: String },
+    /// Set the password of the user with this email, read from standard input (one line).
+    /// Users created before accounts have none, and cannot log in until one is set.
+    SetPassword { email: String },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -73,6 +79,10 @@ pub struct Settings {
 
     #[command(flatten)]
     pub exposure: ExposureSettings,
+
+    /// How long a log-in (a bearer token) stays valid.
+    #[arg(long, env = "BLOGQL_SESSION_TTL", default_value = "30d", value_parser = parse_duration, global = true)]
+    pub session_ttl: Duration,
 }
 
 /// What one request may ask for; beyond a limit a request is refused with a coded error before
@@ -221,7 +231,7 @@ pub struct DatabaseSettings {
     pub statement_timeout: Duration,
 }
 
-/// `15s`, `500ms`, `2m`, or a bare number of seconds.
+/// `15s`, `500ms`, `2m`, `12h`, `30d`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
@@ -235,6 +245,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => Duration::from_millis(number),
         "s" => Duration::from_secs(number),
         "m" => Duration::from_secs(number.saturating_mul(60)),
+        "h" => Duration::from_secs(number.saturating_mul(3600)),
+        "d" => Duration::from_secs(number.saturating_mul(86_400)),
         _ => {
             return Err(format!(
                 "{text:?} is not a duration: write e.g. 15s, 500ms or 2m"
@@ -286,7 +298,9 @@ mod tests {
             ("500ms", Some(Duration::from_millis(500))),
             ("2m", Some(Duration::from_secs(120))),
             ("0", None),
-            ("1h", None),
+            ("1h", Some(Duration::from_secs(3600))),
+            ("30d", Some(Duration::from_secs(30 * 86_400))),
+            ("1w", None),
             ("fast", None),
             ("", None),
         ];

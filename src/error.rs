@@ -24,6 +24,15 @@ pub enum AppError {
     /// request, which may be sent again.
     #[error("the database is unavailable; try again shortly")]
     Unavailable(DbErr),
+    /// No valid bearer token, where one is needed (or one was sent and is not valid).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The viewer may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many failed log-ins; try again after `retry_after_secs`.
+    #[error("too many failed log-ins: try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// The response would be larger than `--max-response-bytes`.
     #[error("the response would be larger than {0} bytes (--max-response-bytes / BLOGQL_MAX_RESPONSE_BYTES): ask for fewer rows or fields")]
     ResponseTooLarge(usize),
@@ -49,6 +58,9 @@ impl AppError {
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AppError::Timeout(_) => "TIMEOUT",
             AppError::ResponseTooLarge(_) => "RESPONSE_TOO_LARGE",
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
         }
     }
 
@@ -57,6 +69,10 @@ impl AppError {
             entity,
             id: id.to_string(),
         }
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        AppError::Unauthenticated(message.into())
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -162,6 +178,9 @@ impl ErrorExtensions for AppError {
             match self {
                 AppError::InvalidInput { field, .. } => ext.set("field", field.as_str()),
                 AppError::Conflict { field, .. } => ext.set("field", *field),
+                AppError::RateLimited { retry_after_secs } => {
+                    ext.set("retryAfter", *retry_after_secs)
+                }
                 _ => {}
             }
         })
@@ -199,6 +218,14 @@ mod tests {
             ),
             (AppError::Timeout(15_000), "TIMEOUT"),
             (AppError::ResponseTooLarge(8), "RESPONSE_TOO_LARGE"),
+            (AppError::unauthenticated("x"), "UNAUTHENTICATED"),
+            (AppError::Forbidden("x".into()), "FORBIDDEN"),
+            (
+                AppError::RateLimited {
+                    retry_after_secs: 3,
+                },
+                "RATE_LIMITED",
+            ),
         ];
         for (err, code) in cases {
             assert_eq!(err.code(), code, "case {err:?}");

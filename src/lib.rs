@@ -5,6 +5,7 @@
 //! batching) -> `db` (every query and write) -> the `entity` crate. `domain` (validated values,
 //! rules) and `error` are used by all of them and use none.
 
+pub mod accounts;
 pub mod config;
 pub mod db;
 pub mod domain;

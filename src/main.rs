@@ -1,7 +1,11 @@
 //! The `blogql` binary: parse settings, set up logging, then serve (or run a one-off command).
 
 use anyhow::Context;
+use blogql::accounts::Accounts;
+use blogql::config::Settings;
 use blogql::config::{Cli, Command};
+use blogql::domain::account::Password;
+use blogql::domain::user::Email;
 use blogql::startup::Application;
 use blogql::telemetry::{get_subscriber, init_subscriber};
 use blogql::{db, graphql, seed};
@@ -28,8 +32,50 @@ async fn main() -> anyhow::Result<()> {
             init_subscriber(get_subscriber(&settings.log, std::io::stderr));
             let db = db::connect(&settings.database).await?;
             db::migrate(&db).await?;
-            let created = seed::seed_demo(&db).await.context("seeding demo data")?;
+            let accounts = accounts(&settings)?;
+            let created = seed::seed_demo(&db, &accounts)
+                .await
+                .context("seeding demo data")?;
             tracing::info!(created, "demo data loaded");
+            println!("Demo accounts (for a local playground only; never on a reachable server):");
+            for user in seed::DEMO_USERS {
+                println!(
+                    "  {} <{}>  password: {}  role: {}",
+                    user.name,
+                    user.email,
+                    user.password,
+                    user.role.as_str()
+                );
+            }
+            Ok(())
+        }
+        Command::GrantAdmin { email } => {
+            init_subscriber(get_subscriber(&settings.log, std::io::stderr));
+            let db = db::connect(&settings.database).await?;
+            db::migrate(&db).await?;
+            let email = Email::parse(email).map_err(|err| anyhow::anyhow!("{err}"))?;
+            blogql::accounts::grant_admin(&db, &email)
+                .await
+                .map_err(|err| anyhow::anyhow!("{err}"))?;
+            println!("{} is an admin", email.as_str());
+            Ok(())
+        }
+        Command::SetPassword { email } => {
+            init_subscriber(get_subscriber(&settings.log, std::io::stderr));
+            let db = db::connect(&settings.database).await?;
+            db::migrate(&db).await?;
+            let email = Email::parse(email).map_err(|err| anyhow::anyhow!("{err}"))?;
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']).to_string();
+            let password = Password::parse(password).map_err(|err| anyhow::anyhow!("{err}"))?;
+            accounts(&settings)?
+                .set_password(&db, &email, password)
+                .await
+                .map_err(|err| anyhow::anyhow!("{err}"))?;
+            println!("the password of {} is set", email.as_str());
             Ok(())
         }
         Command::Serve => {
@@ -57,4 +103,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn accounts(settings: &Settings) -> anyhow::Result<Accounts> {
+    Accounts::new(settings.session_ttl).map_err(|err| anyhow::anyhow!("{err}"))
 }

@@ -11,6 +11,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
+use crate::accounts::Accounts;
 use crate::config::Settings;
 use crate::graphql::Api;
 use crate::http::metrics::Metrics;
@@ -52,7 +53,10 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         // Built once, outside the per-worker closure: every worker shares it.
-        let api = web::Data::new(Api::new(db.clone(), settings));
+        let accounts =
+            Arc::new(Accounts::new(settings.session_ttl).map_err(|err| anyhow::anyhow!("{err}"))?);
+        let api = web::Data::new(Api::new(db.clone(), settings, accounts.clone()));
+        let accounts = web::Data::from(accounts);
         let db_for_close = db.clone();
         let db = web::Data::new(db);
         let metrics = web::Data::from(metrics);
@@ -69,6 +73,7 @@ impl Application {
                 .app_data(api.clone())
                 .app_data(db.clone())
                 .app_data(metrics.clone())
+                .app_data(accounts.clone())
                 .configure(|cfg| http::routes(cfg, &exposure))
         })
         // actix stops at once on SIGINT; Ctrl-C should be as graceful as SIGTERM, so we listen

@@ -11,17 +11,26 @@ use serde_json::{json, Value};
 const BIN: &str = env!("CARGO_BIN_EXE_blogql");
 
 fn blogql(db_url: &str) -> Command {
+    blogql_logging(db_url, "info")
+}
+
+fn blogql_logging(db_url: &str, log: &str) -> Command {
     let mut command = Command::new(BIN);
     command
         .env_remove("DATABASE_URL")
         .env_remove("BLOGQL_BIND")
-        .args(["--database-url", db_url, "--log", "info"]);
+        .env_remove("BLOGQL_LOG")
+        .args(["--database-url", db_url, "--log", log]);
     command
 }
 
 /// Starts `blogql` on port 0; returns the child, its base URL, and the rest of its output.
 fn serve(db_url: &str) -> (Child, String, mpsc::Receiver<String>) {
-    let mut child = blogql(db_url)
+    serve_logging(db_url, "info")
+}
+
+fn serve_logging(db_url: &str, log: &str) -> (Child, String, mpsc::Receiver<String>) {
+    let mut child = blogql_logging(db_url, log)
         .args(["--bind", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
@@ -63,6 +72,11 @@ async fn server_serves_demo_data_and_stops_on_sigterm() {
         seeded.status.success(),
         "{}",
         String::from_utf8_lossy(&seeded.stderr)
+    );
+    let printed = String::from_utf8_lossy(&seeded.stdout);
+    assert!(
+        printed.contains("admin-demo-password") && printed.contains("role: admin"),
+        "seed-demo prints the demo accounts: {printed}"
     );
     let (mut child, address, lines) = serve(&db_url);
     let client = reqwest::Client::new();
@@ -228,5 +242,159 @@ fn start_up_errors_never_print_the_database_password() {
         assert!(!output.status.success(), "case {case}: {printed}");
         assert!(printed.contains("cannot connect"), "case {case}: {printed}");
         assert!(!printed.contains("s3cret"), "case {case}: {printed}");
+    }
+}
+
+/// Sends `query` with `variables` (and a bearer `token`) to a running blogql; returns `data`.
+async fn graphql(address: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut request = reqwest::Client::new()
+        .post(format!("{address}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    request
+        .send()
+        .await
+        .expect("POST /graphql")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+fn stop(mut child: Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(killed.success());
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn passwords_and_admins_are_set_from_the_command_line_only() {
+    // Arrange: a user from before accounts, who has no password.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("accounts.db").display()
+    );
+    let (child, address, _) = serve(&db_url);
+    let created = graphql(
+        &address,
+        None,
+        "mutation { createUser(input: { name: \"Old\", email: \"old@example.com\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    assert!(created.get("errors").is_none(), "{created}");
+    stop(child);
+
+    // Act: set a password (from standard input) and make them an admin.
+    let mut set_password = blogql(&db_url)
+        .args(["set-password", "OLD@example.com"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run set-password");
+    {
+        use std::io::Write;
+        let mut stdin = set_password.stdin.take().expect("stdin");
+        stdin
+            .write_all(b"a brand new passphrase\n")
+            .expect("write the password");
+    }
+    let set = set_password.wait_with_output().expect("set-password ends");
+    let granted = blogql(&db_url)
+        .args(["grant-admin", "old@example.com"])
+        .output()
+        .expect("run grant-admin");
+    let short = blogql(&db_url)
+        .args(["set-password", "old@example.com"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run set-password");
+
+    // Assert: the password logs in; the account is an admin; a bad password is refused.
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert!(
+        granted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&granted.stderr)
+    );
+    assert!(!short.status.success(), "an empty password is refused");
+    let (child, address, _) = serve(&db_url);
+    let logged_in = graphql(
+        &address,
+        None,
+        "mutation { logIn(input: { email: \"old@example.com\", password: \"a brand new passphrase\" }) { token } }",
+        json!({}),
+    )
+    .await;
+    let token = logged_in["data"]["logIn"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{logged_in}"))
+        .to_string();
+    let viewer = graphql(&address, Some(&token), "{ viewer { name } }", json!({})).await;
+    stop(child);
+    assert_eq!(viewer["data"]["viewer"]["name"], "Old");
+    let db = sea_orm::Database::connect(&db_url).await.expect("connect");
+    let row = sea_orm::ConnectionTrait::query_one_raw(
+        &db,
+        sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT role FROM users WHERE email = 'old@example.com'",
+        ),
+    )
+    .await
+    .expect("read")
+    .expect("a row");
+    assert_eq!(row.try_get_by_index::<String>(0).expect("role"), "admin");
+}
+
+#[tokio::test]
+async fn no_password_reaches_a_log_line() {
+    // Arrange: everything logged, at every level.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("logs.db").display());
+    let (child, address, lines) = serve_logging(&db_url, "trace");
+
+    // Act: passwords in variables and in the document itself, right and wrong.
+    graphql(
+        &address,
+        None,
+        "mutation($input: SignUpInput!) { signUp(input: $input) { token } }",
+        json!({ "input": { "name": "Ann", "email": "ann@example.com", "password": "SecretInVariables1" } }),
+    )
+    .await;
+    graphql(
+        &address,
+        None,
+        "mutation { logIn(input: { email: \"ann@example.com\", password: \"SecretInTheDocument2\" }) { token } }",
+        json!({}),
+    )
+    .await;
+    graphql(
+        &address,
+        None,
+        "mutation($p: String!) { logIn(input: { email: \"ann@example.com\", password: $p }) { token } }",
+        json!({ "p": "SecretInVariables1" }),
+    )
+    .await;
+    stop(child);
+
+    // Assert
+    // The child has exited: its output ends, and so does this.
+    let logged: Vec<String> = lines.iter().collect();
+    assert!(logged.len() > 5, "trace logging wrote little: {logged:#?}");
+    for secret in ["SecretInVariables1", "SecretInTheDocument2"] {
+        assert!(
+            !logged.iter().any(|line| line.contains(secret)),
+            "{secret} was logged"
+        );
     }
 }

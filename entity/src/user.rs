@@ -13,6 +13,10 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email: String,
     pub created_at: ChronoDateTimeUtc,
+    /// argon2id hash (PHC string); `None` until a password is set.
+    pub password_hash: Option<String>,
+    /// `user` or `admin`.
+    pub role: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

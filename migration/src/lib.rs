@@ -7,6 +7,7 @@ mod m20250101_000001_create_user_table;
 mod m20250101_000002_create_post_table;
 mod m20261123_000001_create_follows_table;
 mod m20261129_000001_add_folded_text;
+mod m20261129_000002_create_accounts;
 mod mysql;
 
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250101_000002_create_post_table::Migration),
             Box::new(m20261123_000001_create_follows_table::Migration),
             Box::new(m20261129_000001_add_folded_text::Migration),
+            Box::new(m20261129_000002_create_accounts::Migration),
         ]
     }
 }

@@ -26,10 +26,11 @@ fn up_status_and_down_work() {
     assert!(up.contains("m20250101_000002_create_post_table"), "{up}");
     assert!(up.contains("m20261123_000001_create_follows_table"), "{up}");
     assert!(up.contains("m20261129_000001_add_folded_text"), "{up}");
+    assert!(up.contains("m20261129_000002_create_accounts"), "{up}");
 
     let status = migration(&db_url, &["status"]);
     assert!(status.contains("Applied"), "{status}");
 
-    let down = migration(&db_url, &["down", "-n", "4"]);
+    let down = migration(&db_url, &["down", "-n", "5"]);
     assert!(down.contains("Rolling back"), "{down}");
 }

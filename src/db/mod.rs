@@ -13,6 +13,7 @@ pub mod filters;
 pub mod follows;
 pub mod page;
 pub mod posts;
+pub mod sessions;
 pub mod users;
 pub mod write;
 

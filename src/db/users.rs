@@ -14,20 +14,24 @@ use crate::db::by_id::HasId;
 use crate::db::fields;
 use crate::db::page::{Direction, List, ListDef, Omit, Omittable, Orders};
 use crate::db::{follows, posts};
+use crate::domain::account::Role;
 use crate::domain::text::fold;
 use crate::domain::user::{Email, NewUser, UserChanges};
 use crate::error::{AppError, AppResult};
 
-/// Pages of users fill the by-id cache, so they read every column the API reads; only the
-/// folded name, which only filters read, may be left out.
+/// Pages of users fill the by-id cache, so they read every column the API reads; the folded
+/// name (only filters read it) and the password hash (only log-in reads it) are left out.
 impl Omittable for user::Entity {
     fn omittable() -> Vec<(user::Column, SimpleExpr)> {
-        vec![(user::Column::NameFolded, Expr::cust("''"))]
+        vec![
+            (user::Column::NameFolded, Expr::cust("''")),
+            (user::Column::PasswordHash, Expr::cust("NULL")),
+        ]
     }
 }
 
-/// What a page of users leaves out: the folded name, always.
-pub const OMIT_FOLDED_NAME: Omit = Omit::NOTHING.and(0);
+/// What a page of users leaves out: the folded name and the password hash, always.
+pub const OMIT_FOLDED_NAME: Omit = Omit::NOTHING.and(0).and(1);
 
 impl HasId for user::Entity {
     fn id_column() -> user::Column {
@@ -70,15 +74,22 @@ pub async fn find_by_email(
         .await?)
 }
 
-/// Writes a new user and their posts; run it in a transaction, so that all of it is written or
-/// none.
-pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> AppResult<user::Model> {
+/// Writes a new user and their posts, with a password hash for an account (`None`: no
+/// password, so no log-in until one is set); run it in a transaction, so that all of it is
+/// written or none.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    new: NewUser,
+    password_hash: Option<String>,
+) -> AppResult<user::Model> {
     let now = crate::db::now();
     let user = user::ActiveModel {
         name_folded: Set(fold(new.name.as_str())),
         name: Set(new.name.into_inner()),
         email: Set(new.email.into_inner()),
         created_at: Set(now),
+        password_hash: Set(password_hash),
+        role: Set(Role::User.as_str().to_string()),
         ..Default::default()
     }
     .insert(db)
@@ -113,6 +124,34 @@ pub async fn update(
         DbErr::RecordNotUpdated => AppError::not_found("User", id),
         err => AppError::from_write(err, "user", &["email"]),
     })
+}
+
+/// Sets the password hash of the user with `email`.
+pub async fn set_password_hash(
+    db: &impl ConnectionTrait,
+    email: &Email,
+    password_hash: String,
+) -> AppResult<user::Model> {
+    let user = find_by_email(db, email)
+        .await?
+        .ok_or_else(|| AppError::not_found("User", email.as_str()))?;
+    let mut user: user::ActiveModel = user.into();
+    user.password_hash = Set(Some(password_hash));
+    Ok(user.update(db).await?)
+}
+
+/// Gives the user with `email` a role.
+pub async fn set_role(
+    db: &impl ConnectionTrait,
+    email: &Email,
+    role: Role,
+) -> AppResult<user::Model> {
+    let user = find_by_email(db, email)
+        .await?
+        .ok_or_else(|| AppError::not_found("User", email.as_str()))?;
+    let mut user: user::ActiveModel = user.into();
+    user.role = Set(role.as_str().to_string());
+    Ok(user.update(db).await?)
 }
 
 /// What went with a deleted user.

@@ -3,6 +3,7 @@
 //! (the API, `seed-demo`) goes through these, so a row that reaches the database has passed the
 //! same checks whoever wrote it. This module uses no other module of blogql but `error`.
 
+pub mod account;
 pub mod follow;
 pub mod post;
 pub mod text;

@@ -1,13 +1,53 @@
-//! What resolvers take from the request's context: the database, the request's loaders, and
-//! `mutate`, the one way a mutation writes.
+//! What resolvers take from the request's context: the database, the request's loaders, who is
+//! asking (the viewer, their token, their address), and `mutate`, the one way a mutation
+//! writes.
+
+use std::net::IpAddr;
+use std::sync::Arc;
 
 use async_graphql::{Context, ErrorExtensions, ID};
 use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
+use crate::accounts::Accounts;
 use crate::db;
+use crate::domain::account::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::loaders::Loaders;
+
+/// The bearer token a request was sent with (once authenticated): what `logOut` revokes.
+#[derive(Debug, Clone)]
+pub struct BearerToken(pub String);
+
+/// The address of the client that sent the request: what failed log-ins are counted against.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+/// The user behind the request's bearer token, if it came with one.
+pub(crate) fn viewer(ctx: &Context<'_>) -> Option<Viewer> {
+    ctx.data_opt::<Viewer>().copied()
+}
+
+pub(crate) fn bearer_token<'a>(ctx: &Context<'a>) -> Option<&'a str> {
+    ctx.data_opt::<BearerToken>().map(|token| token.0.as_str())
+}
+
+pub(crate) fn client_addr(ctx: &Context<'_>) -> Option<IpAddr> {
+    ctx.data_opt::<ClientAddr>().map(|addr| addr.0)
+}
+
+pub(crate) fn accounts<'a>(ctx: &Context<'a>) -> AppResult<&'a Accounts> {
+    ctx.data::<Arc<Accounts>>()
+        .map(Arc::as_ref)
+        .map_err(|err| AppError::Internal(err.message))
+}
+
+/// After a write outside `mutate`: the request's loaders forget what they loaded.
+pub(crate) fn forget_loaded(ctx: &Context<'_>) {
+    if let Ok(loaders) = loaders(ctx) {
+        loaders.clear();
+    }
+}
 
 pub(crate) fn database<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
     ctx.data::<DatabaseConnection>()

@@ -3,6 +3,7 @@
 //! `user`, `post` and `follow`; lists are `connection`s, and what a resolver takes from the
 //! request (database, loaders, `mutate`) is in `context`.
 
+pub mod account;
 pub mod connection;
 pub mod context;
 pub mod document;
@@ -15,6 +16,8 @@ pub mod post;
 pub mod user;
 
 use async_graphql::extensions::Tracing;
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::{
@@ -22,20 +25,23 @@ use async_graphql::{
 };
 use sea_orm::DatabaseConnection;
 
+use crate::accounts::{self, Accounts};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::loaders::batching::BatchScheduler;
 use crate::loaders::Loaders;
+use context::{BearerToken, ClientAddr};
 use document::DocumentLimits;
 use limits::{QueryLimits, ResponseBudget, RESPONSE_TOO_LARGE, TOO_COMPLEX, TOO_DEEP};
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(user::UserQuery, post::PostQuery);
+pub struct QueryRoot(user::UserQuery, post::PostQuery, account::AccountQuery);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
+    account::AccountMutation,
     user::UserMutation,
     post::PostMutation,
     follow::FollowMutation,
@@ -50,6 +56,15 @@ pub fn schema_builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscript
         MutationRoot::default(),
         EmptySubscription,
     )
+}
+
+/// Who sent a request, as the HTTP layer read it: the bearer token of
+/// `Authorization: Bearer <token>` (empty when the header holds anything else), and the
+/// client's address.
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    pub token: Option<String>,
+    pub client: Option<IpAddr>,
 }
 
 /// The API as the server runs it: the schema with its limits and extensions, the database,
@@ -67,7 +82,7 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(db: DatabaseConnection, settings: &Settings) -> Self {
+    pub fn new(db: DatabaseConnection, settings: &Settings, accounts: Arc<Accounts>) -> Self {
         let limits = &settings.limits;
         let query_limits = QueryLimits {
             max_depth: limits.max_depth,
@@ -75,6 +90,7 @@ impl Api {
         };
         let mut builder = schema_builder()
             .data(db.clone())
+            .data(accounts)
             .limit_depth(limits.max_depth)
             .limit_complexity(limits.max_complexity);
         if settings.trace_fields {
@@ -98,7 +114,11 @@ impl Api {
     /// has nothing left to do but wait (see `loaders::batching`). A document over the limits
     /// is refused before anything else walks it; a request past `--request-timeout` is
     /// cancelled (dropped: a write's transaction rolls back).
-    pub async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
+    pub async fn execute(
+        &self,
+        mut request: async_graphql::Request,
+        auth: Auth,
+    ) -> async_graphql::Response {
         let operation_name = request.operation_name.take();
         let checked = match request.parsed_query() {
             Ok(document) => {
@@ -117,6 +137,21 @@ impl Api {
             request.variables.clone(),
             request.operation_name.clone(),
         );
+        if let Some(addr) = auth.client {
+            request = request.data(ClientAddr(addr));
+        }
+        if let Some(token) = auth.token {
+            // A bearer token that does not stand for a user refuses the whole request: a
+            // client sending one expects to act as someone, and must not silently not.
+            match accounts::authenticate(&self.db, &token).await {
+                Ok(viewer) => request = request.data(viewer).data(BearerToken(token)),
+                Err(err) => {
+                    return async_graphql::Response::from_errors(vec![err
+                        .extend()
+                        .into_server_error(Default::default())]);
+                }
+            }
+        }
         let scheduler = BatchScheduler::new();
         let request = request
             .data(Loaders::new(self.db.clone(), &scheduler))

@@ -118,7 +118,10 @@ impl UserMutation {
             .map(|post| (post.title, post.content))
             .collect();
         let new = NewUser::parse(input.name, input.email, posts).extend()?;
-        let user = mutate(ctx, |txn| Box::pin(db::users::create(txn, new.clone()))).await?;
+        let user = mutate(ctx, |txn| {
+            Box::pin(db::users::create(txn, new.clone(), None))
+        })
+        .await?;
         Ok(User::new(user))
     }
 

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::{web, HttpResponse};
 
+use crate::accounts::Accounts;
+
 /// Counters of the running server.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -24,12 +26,6 @@ impl Metrics {
     }
 
     fn render(&self) -> String {
-        let counter = |name: &str, help: &str, value: &AtomicU64| {
-            format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
-                value.load(Ordering::Relaxed)
-            )
-        };
         counter(
             "blogql_graphql_requests_total",
             "GraphQL requests answered.",
@@ -42,8 +38,25 @@ impl Metrics {
     }
 }
 
-pub(super) async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+fn counter(name: &str, help: &str, value: &AtomicU64) -> String {
+    format!(
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+        value.load(Ordering::Relaxed)
+    )
+}
+
+pub(super) async fn metrics(
+    metrics: web::Data<Metrics>,
+    accounts: web::Data<Accounts>,
+) -> HttpResponse {
+    let hashes = AtomicU64::new(accounts.hash_computations());
+    let body = metrics.render()
+        + &counter(
+            "blogql_password_hashes_total",
+            "Password hash computations (sign-ups and log-ins, including failed ones).",
+            &hashes,
+        );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render())
+        .body(body)
 }

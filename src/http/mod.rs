@@ -13,7 +13,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use crate::config::ExposureSettings;
-use crate::graphql::Api;
+use crate::graphql::{Api, Auth};
 use metrics::Metrics;
 use protocol::{HttpError, ResponseType};
 
@@ -73,7 +73,7 @@ async fn graphql_post(
     match request {
         Ok(mut request) => {
             let inspection = protocol::inspect(&mut request);
-            execute(&api, request, inspection, response_type).await
+            execute(&api, &req, request, inspection, response_type).await
         }
         Err(err) => error_response(&err, response_type),
     }
@@ -107,7 +107,7 @@ async fn graphql_get(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&api, request, inspection, response_type).await
+    execute(&api, &req, request, inspection, response_type).await
 }
 
 async fn method_not_allowed() -> HttpResponse {
@@ -125,17 +125,26 @@ async fn method_not_allowed() -> HttpResponse {
 
 async fn execute(
     api: &Api,
+    req: &HttpRequest,
     request: async_graphql::Request,
     inspection: protocol::Inspection,
     response_type: ResponseType,
 ) -> HttpResponse {
+    let auth = Auth {
+        token: protocol::bearer_token(req),
+        client: req.peer_addr().map(|addr| addr.ip()),
+    };
     let mut response = match inspection.missing_variables {
         Some(request_error) => request_error,
-        None => api.execute(request).await,
+        None => api.execute(request, auth).await,
     };
     protocol::ensure_error_codes(&mut response, inspection.parse_failed);
     let (status, body) = protocol::response_status_and_body(&response, response_type);
-    HttpResponse::build(status)
+    let mut builder = HttpResponse::build(status);
+    if status == StatusCode::UNAUTHORIZED {
+        builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    }
+    builder
         .content_type(response_type.content_type())
         // The same GET answers differently by `Accept`: caches must keep them apart.
         .insert_header((header::VARY, "Accept"))

@@ -109,6 +109,18 @@ pub fn negotiate(req: &HttpRequest) -> Result<ResponseType, HttpError> {
     }
 }
 
+/// The token of `Authorization: Bearer <token>`; an empty one for a header that holds
+/// anything else (another scheme, no token), which authentication then refuses as malformed.
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let header = req.headers().get(header::AUTHORIZATION)?;
+    let value = header.to_str().unwrap_or_default().trim();
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => "",
+    };
+    Some(token.to_string())
+}
+
 /// A POST must say its body is JSON (`application/json`, UTF-8).
 pub fn check_content_type(req: &HttpRequest) -> Result<(), HttpError> {
     let unsupported = |message: String| HttpError {
@@ -378,9 +390,16 @@ pub fn response_status_and_body(
         });
     let request_error =
         !unavailable && no_data && response.errors.iter().all(|error| error.path.is_empty());
+    // The bearer token did not stand for anyone: nothing ran.
+    let unauthenticated = request_error
+        && response
+            .errors
+            .iter()
+            .all(|error| error_code(error) == Some("UNAUTHENTICATED"));
     let status = match response_type {
         ResponseType::Json => StatusCode::OK,
         ResponseType::GraphqlResponseJson if unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ResponseType::GraphqlResponseJson if unauthenticated => StatusCode::UNAUTHORIZED,
         ResponseType::GraphqlResponseJson if request_error => StatusCode::BAD_REQUEST,
         ResponseType::GraphqlResponseJson => StatusCode::OK,
     };

@@ -215,6 +215,42 @@ impl TestApp {
         response.json().await.expect("a JSON response body")
     }
 
+    /// `POST /graphql` with `Authorization: Bearer <token>` (`None`: no header) under
+    /// `application/graphql-response+json`; returns the status and the body.
+    pub async fn graphql_as(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (reqwest::StatusCode, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = request.send().await.expect("send the GraphQL request");
+        let status = response.status();
+        (status, response.json().await.expect("a JSON response body"))
+    }
+
+    /// Signs up a user with `password`; returns its id and token.
+    pub async fn sign_up(&self, name: &str, email: &str, password: &str) -> (String, String) {
+        let data = self
+            .data(
+                "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } } }",
+                json!({ "input": { "name": name, "email": email, "password": password } }),
+            )
+            .await;
+        let token = data["signUp"]["token"]
+            .as_str()
+            .expect("a token")
+            .to_string();
+        (id_of(&data["signUp"]["user"]), token)
+    }
+
     /// Like `graphql`, but fails the test on any GraphQL error and returns `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
         let body = self.graphql(query, variables).await;

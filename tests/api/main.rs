@@ -4,6 +4,7 @@
 #[macro_use]
 mod helpers;
 
+mod accounts;
 mod batching;
 mod database;
 mod errors;

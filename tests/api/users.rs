@@ -229,8 +229,14 @@ async fn unknown_user_is_null(app: TestApp) {
 
 async fn demo_data_is_seeded_once(app: TestApp) {
     // Act
-    let first = blogql::seed::seed_demo(&app.db).await.expect("seed");
-    let second = blogql::seed::seed_demo(&app.db).await.expect("seed again");
+    let accounts =
+        blogql::accounts::Accounts::new(std::time::Duration::from_secs(60)).expect("accounts");
+    let first = blogql::seed::seed_demo(&app.db, &accounts)
+        .await
+        .expect("seed");
+    let second = blogql::seed::seed_demo(&app.db, &accounts)
+        .await
+        .expect("seed again");
 
     // Assert
     assert_eq!((first, second), (2, 0));
