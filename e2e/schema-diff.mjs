@@ -18,7 +18,32 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildSchema, findBreakingChanges, findDangerousChanges } from 'graphql';
+import {
+  Kind,
+  buildASTSchema,
+  findBreakingChanges,
+  findDangerousChanges,
+  parse,
+  specifiedDirectives,
+} from 'graphql';
+
+const BUILT_IN_DIRECTIVES = new Set(specifiedDirectives.map((directive) => directive.name));
+
+/**
+ * The schema `sdl` describes, with graphql-js's own definitions of the built-in directives:
+ * servers print those (async-graphql prints `@deprecated` once something is deprecated) with
+ * locations of their GraphQL version, which are no change to the API.
+ */
+function buildSchema(sdl) {
+  const document = parse(sdl);
+  return buildASTSchema({
+    ...document,
+    definitions: document.definitions.filter(
+      (definition) =>
+        !(definition.kind === Kind.DIRECTIVE_DEFINITION && BUILT_IN_DIRECTIVES.has(definition.name.value)),
+    ),
+  });
+}
 
 const USAGE = 'usage: node e2e/schema-diff.mjs [--repo DIR] [--accept-breaking] <git-ref>';
 const SCHEMA_PATH = 'schema.graphql';

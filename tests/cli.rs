@@ -24,12 +24,38 @@ fn blogql_logging(db_url: &str, log: &str) -> Command {
     command
 }
 
+/// A running `blogql`, killed when dropped, so that a failing test leaves no server behind
+/// (nor a pipe that keeps the test run waiting).
+struct Served(Child);
+
+impl std::ops::Deref for Served {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `blogql` on port 0; returns the child, its base URL, and the rest of its output.
-fn serve(db_url: &str) -> (Child, String, mpsc::Receiver<String>) {
+fn serve(db_url: &str) -> (Served, String, mpsc::Receiver<String>) {
     serve_logging(db_url, "info")
 }
 
-fn serve_logging(db_url: &str, log: &str) -> (Child, String, mpsc::Receiver<String>) {
+fn serve_logging(db_url: &str, log: &str) -> (Served, String, mpsc::Receiver<String>) {
     let mut child = blogql_logging(db_url, log)
         .args(["--bind", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -56,7 +82,7 @@ fn serve_logging(db_url: &str, log: &str) -> (Child, String, mpsc::Receiver<Stri
                 .to_string();
         }
     };
-    (child, address, lines)
+    (Served(child), address, lines)
 }
 
 #[tokio::test]
@@ -262,7 +288,7 @@ async fn graphql(address: &str, token: Option<&str>, query: &str, variables: Val
         .expect("JSON")
 }
 
-fn stop(mut child: Child) {
+fn stop(mut child: Served) {
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -279,16 +305,18 @@ async fn passwords_and_admins_are_set_from_the_command_line_only() {
         "sqlite://{}?mode=rwc",
         dir.path().join("accounts.db").display()
     );
-    let (child, address, _) = serve(&db_url);
-    let created = graphql(
-        &address,
-        None,
-        "mutation { createUser(input: { name: \"Old\", email: \"old@example.com\" }) { id } }",
-        json!({}),
-    )
-    .await;
-    assert!(created.get("errors").is_none(), "{created}");
-    stop(child);
+    let settings = blogql::config::DatabaseSettings {
+        url: db_url.clone(),
+        ..blogql::config::Settings::defaults().database
+    };
+    let db = blogql::db::connect(&settings).await.expect("connect");
+    blogql::db::migrate(&db).await.expect("migrate");
+    let new = blogql::domain::user::NewUser::parse("Old".into(), "old@example.com".into(), vec![])
+        .expect("a valid user");
+    blogql::db::users::create(&db, new, None)
+        .await
+        .expect("create the user");
+    db.close().await.expect("close");
 
     // Act: set a password (from standard input) and make them an admin.
     let mut set_password = blogql(&db_url)
@@ -342,7 +370,9 @@ async fn passwords_and_admins_are_set_from_the_command_line_only() {
     let viewer = graphql(&address, Some(&token), "{ viewer { name } }", json!({})).await;
     stop(child);
     assert_eq!(viewer["data"]["viewer"]["name"], "Old");
-    let db = sea_orm::Database::connect(&db_url).await.expect("connect");
+    let db = sea_orm::Database::connect(&db_url)
+        .await
+        .expect("connect again");
     let row = sea_orm::ConnectionTrait::query_one_raw(
         &db,
         sea_orm::Statement::from_string(

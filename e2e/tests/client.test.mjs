@@ -1,6 +1,8 @@
 // blogql through @urql/core, the way a frontend uses it. urql sends queries as GET (its default
 // `preferGetMethod: 'within-url-limit'`) and mutations as POST, so both routes are exercised;
-// cacheExchange adds `__typename` to every selection, as it does in an app.
+// cacheExchange adds `__typename` to every selection, as it does in an app. Writes need an
+// account: the client logs in (or signs up) and sends the token as `Authorization: Bearer`,
+// through urql's `fetchOptions`, as an app does.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,9 +38,21 @@ const USER_POST_TITLES = gql`
   }
 `;
 
-const CREATE_USER = gql`
-  mutation CreateUser($input: CreateUserInput!) {
-    createUser(input: $input) { id }
+const SIGN_UP = gql`
+  mutation SignUp($input: SignUpInput!) {
+    signUp(input: $input) { token user { id } }
+  }
+`;
+
+const LOG_IN = gql`
+  mutation LogIn($input: LogInInput!) {
+    logIn(input: $input) { token expiresAt user { id name email } }
+  }
+`;
+
+const VIEWER = gql`
+  query Viewer {
+    viewer { name email }
   }
 `;
 
@@ -48,19 +62,33 @@ const CREATE_POST = gql`
   }
 `;
 
-/** Runs `fn(client)` against a fresh demo-seeded server, stopped afterwards whatever happens. */
+/** An urql client for `url`; with `token`, every request carries it as a bearer token. */
+function clientFor(url, token) {
+  return new Client({
+    url: `${url}/graphql`,
+    exchanges: [cacheExchange, fetchExchange],
+    requestPolicy: 'network-only',
+    fetchOptions: () => (token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+  });
+}
+
+/**
+ * Runs `fn(client, connect)` against a fresh demo-seeded server, stopped afterwards whatever
+ * happens; `client` is anonymous, `connect(token)` makes a client that sends `token`.
+ */
 async function withDemoClient(fn) {
   const server = await startBlogql({ seed: true });
   try {
-    const client = new Client({
-      url: `${server.url}/graphql`,
-      exchanges: [cacheExchange, fetchExchange],
-      requestPolicy: 'network-only',
-    });
-    await fn(client);
+    await fn(clientFor(server.url), (token) => clientFor(server.url, token));
   } finally {
     await server.stop();
   }
+}
+
+/** Logs in with a demo account (its password is printed by `blogql seed-demo`). */
+async function logIn(client, email, password) {
+  const { logIn } = dataOf(await client.mutation(LOG_IN, { input: { email, password } }).toPromise());
+  return logIn;
 }
 
 /** A successful result's data; a failed one fails the test with urql's combined message. */
@@ -101,8 +129,8 @@ test('lists users with their posts and each post’s author', async () => {
 test('walks every page of users with cursors', async () => {
   await withDemoClient(async (client) => {
     for (const name of ['Ann', 'Bob', 'Cleo']) {
-      const input = { name, email: `${name.toLowerCase()}@example.com` };
-      dataOf(await client.mutation(CREATE_USER, { input }).toPromise());
+      const input = { name, email: `${name.toLowerCase()}@example.com`, password: `${name} has a passphrase` };
+      dataOf(await client.mutation(SIGN_UP, { input }).toPromise());
     }
 
     const names = [];
@@ -122,26 +150,51 @@ test('walks every page of users with cursors', async () => {
   });
 });
 
-test('creates a post and reads it back through its author', async () => {
-  await withDemoClient(async (client) => {
-    const authorId = await userIdByName(client, 'admin');
-    const input = { authorId, title: 'Watering Cacti', content: 'Rarely.' };
-    const { createPost } = dataOf(await client.mutation(CREATE_POST, { input }).toPromise());
-    assert.equal(createPost.title, 'Watering Cacti');
+test('logs in and creates a post with its token', async () => {
+  await withDemoClient(async (client, connect) => {
+    // Without a token, writing is refused.
+    const input = { title: 'Watering Cacti', content: 'Rarely.' };
+    const refused = graphQLErrorOf(await client.mutation(CREATE_POST, { input }).toPromise());
+    assert.equal(refused.extensions.code, 'UNAUTHENTICATED');
 
-    const { user } = dataOf(await client.query(USER_POST_TITLES, { id: authorId }).toPromise());
+    const session = await logIn(client, 'john@example.com', 'john-demo-password');
+    assert.equal(session.user.name, 'John');
+    assert.equal(session.user.email, 'john@example.com');
+    assert.ok(new Date(session.expiresAt) > new Date(), session.expiresAt);
+    const john = connect(session.token);
+    const { viewer } = dataOf(await john.query(VIEWER, {}).toPromise());
+    assert.deepEqual(viewer, { __typename: 'User', name: 'John', email: 'john@example.com' });
+
+    const { createPost } = dataOf(await john.mutation(CREATE_POST, { input }).toPromise());
+    assert.equal(createPost.title, 'Watering Cacti');
+    const { user } = dataOf(await client.query(USER_POST_TITLES, { id: session.user.id }).toPromise());
     assert.deepEqual(
       user.posts.nodes.map((post) => post.title),
-      ['The Life of Cactus', 'Watering Cacti'],
+      ['First Post', 'Second Post', 'Watering Cacti'],
     );
+
+    // Someone else's user is not John's to change.
+    const adminId = await userIdByName(client, 'admin');
+    const forbidden = graphQLErrorOf(
+      await john.mutation(CREATE_POST, { input: { ...input, title: 'As admin', authorId: adminId } }).toPromise(),
+    );
+    assert.equal(forbidden.extensions.code, 'FORBIDDEN');
+  });
+});
+
+test('a bad token is UNAUTHENTICATED, for the whole request', async () => {
+  await withDemoClient(async (_client, connect) => {
+    const result = await connect('not-a-token').query(VIEWER, {}).toPromise();
+    const error = graphQLErrorOf(result);
+    assert.equal(error.extensions.code, 'UNAUTHENTICATED');
   });
 });
 
 test('a duplicate post title is a CONFLICT on `title`', async () => {
-  await withDemoClient(async (client) => {
-    const authorId = await userIdByName(client, 'admin');
-    const input = { authorId, title: 'First Post', content: 'Again.' };
-    const result = await client.mutation(CREATE_POST, { input }).toPromise();
+  await withDemoClient(async (client, connect) => {
+    const { token } = await logIn(client, 'john@example.com', 'john-demo-password');
+    const input = { title: 'First Post', content: 'Again.' };
+    const result = await connect(token).mutation(CREATE_POST, { input }).toPromise();
 
     const error = graphQLErrorOf(result);
     assert.equal(error.extensions.code, 'CONFLICT');

@@ -1,6 +1,6 @@
 // The playground as a person uses it: headless Debian Chromium, driven by playwright-core, opens
-// GraphiQL on a blogql with demo data, runs a query and a mutation, and reads the results on the
-// page. Every request the page makes must stay on blogql's own origin: the playground has to
+// GraphiQL on a blogql with demo data, runs a query, logs in, puts the token in the headers
+// editor, runs a mutation with it, and reads the results on the page. Every request the page makes must stay on blogql's own origin: the playground has to
 // work behind a firewall or on a plane. A screenshot lands in target/playground.png.
 
 import { test, before, after } from 'node:test';
@@ -36,6 +36,11 @@ const USERS_WITH_POSTS = `{
 
 const CREATE_POST = `mutation CreatePost($input: CreatePostInput!) {
   createPost(input: $input) { title author { name } }
+}`;
+
+// A demo account, as the README shows it (the password is printed by `blogql seed-demo`).
+const LOG_IN = `mutation {
+  logIn(input: { email: "john@example.com", password: "john-demo-password" }) { token }
 }`;
 
 const chromiumMissing = !existsSync(CHROMIUM);
@@ -139,12 +144,31 @@ test('the playground has the docs explorer and the variables and headers editors
   }
 });
 
-test('the playground runs a mutation with variables', { skip: chromiumMissing }, async () => {
-  const variables = { input: { authorId: '1', title: 'Written in the playground', content: 'Hello' } };
+test('the playground logs in and runs a mutation with the token in the headers editor', { skip: chromiumMissing }, async () => {
+  // Log in: the token is in the result pane.
+  const login = await openPlayground({ query: LOG_IN });
+  let token;
+  try {
+    const answer = await runAndWaitFor(login.page, '"token"');
+    token = answer.match(/"token":\s*"([^"]+)"/)?.[1];
+    assert.ok(token, `no token in ${answer}`);
+  } finally {
+    await login.context.close();
+  }
+
+  const variables = { input: { title: 'Written in the playground', content: 'Hello' } };
   const { page, context, outside } = await openPlayground({ query: CREATE_POST, variables });
   try {
+    // Without the token, the write is refused.
+    await runAndWaitFor(page, 'UNAUTHENTICATED');
+
+    // The headers editor, as a person fills it in.
+    await page.click('.graphiql-editor-tools button:has-text("Headers")');
+    await page.click('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror');
+    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${token}` }));
+
     const result = await runAndWaitFor(page, 'Written in the playground');
-    assert.ok(result.includes('"admin"'), `the new post's author is not shown: ${result}`);
+    assert.ok(result.includes('"John"'), `the new post's author is not shown: ${result}`);
     // Running it again is a duplicate title: the error and its code are shown.
     const again = await runAndWaitFor(page, 'CONFLICT');
     assert.ok(again.includes('"title"'), again);

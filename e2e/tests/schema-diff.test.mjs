@@ -42,6 +42,11 @@ describe('diffSchemas', () => {
     assert.deepEqual(types(breaking), [BreakingChangeType.REQUIRED_INPUT_FIELD_ADDED]);
   });
 
+  test('a printed built-in directive is no change', () => {
+    const printed = `${BASE}\ndirective @deprecated(reason: String = "No longer supported") on FIELD_DEFINITION | ENUM_VALUE\n`;
+    assert.deepEqual(diffSchemas(BASE, printed), { breaking: [], dangerous: [] });
+  });
+
   test('adding an output field is neither breaking nor dangerous', () => {
     const changes = diffSchemas(BASE, edited('role: Role! }', 'role: Role!, email: String }'));
     assert.deepEqual(changes, { breaking: [], dangerous: [] });

@@ -166,7 +166,9 @@ pub async fn grant_admin(db: &DatabaseConnection, email: &Email) -> AppResult<us
     db::users::set_role(db, email, Role::Admin).await
 }
 
-async fn open_session(
+/// Opens a session for the user `user_id`, valid for `ttl`: how sign-up and log-in hand out
+/// tokens (and how tests act as a user without hashing a password).
+pub async fn open_session(
     db: &impl ConnectionTrait,
     user_id: i32,
     ttl: Duration,

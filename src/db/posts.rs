@@ -14,6 +14,7 @@ use sea_orm::sea_query::{Expr, SimpleExpr};
 use crate::db::by_id::HasId;
 use crate::db::fields;
 use crate::db::page::{Direction, List, ListDef, Omit, Omittable, Orders, Parent};
+use crate::domain::account::Viewer;
 use crate::domain::post::{NewPost, PostChanges};
 use crate::domain::text::fold;
 use crate::error::{AppError, AppResult};
@@ -148,12 +149,19 @@ pub async fn update(
     db: &impl ConnectionTrait,
     id: i32,
     changes: PostChanges,
+    viewer: Viewer,
 ) -> AppResult<post::Model> {
     let existing = post::Entity::find_by_id(id)
         .lock_exclusive()
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("Post", id))?;
+    // The post must be the viewer's, and so must it stay: only an admin gives a post to
+    // someone else.
+    viewer.may_act_for(existing.author_id)?;
+    if let Some(new_author) = changes.author_id {
+        viewer.may_act_for(new_author)?;
+    }
     let mut author_id = existing.author_id;
     let mut post: post::ActiveModel = existing.into();
     if let Some(title) = changes.title {
@@ -176,7 +184,15 @@ pub async fn update(
 }
 
 /// Deletes a post.
-pub async fn delete(db: &impl ConnectionTrait, id: i32) -> AppResult<()> {
+pub async fn delete(db: &impl ConnectionTrait, id: i32, viewer: Viewer) -> AppResult<()> {
+    let author_id: Option<i32> = post::Entity::find_by_id(id)
+        .select_only()
+        .column(post::Column::AuthorId)
+        .lock_exclusive()
+        .into_tuple()
+        .one(db)
+        .await?;
+    viewer.may_act_for(author_id.ok_or_else(|| AppError::not_found("Post", id))?)?;
     let deleted = post::Entity::delete_by_id(id).exec(db).await?;
     if deleted.rows_affected == 0 {
         return Err(AppError::not_found("Post", id));

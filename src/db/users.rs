@@ -14,7 +14,7 @@ use crate::db::by_id::HasId;
 use crate::db::fields;
 use crate::db::page::{Direction, List, ListDef, Omit, Omittable, Orders};
 use crate::db::{follows, posts};
-use crate::domain::account::Role;
+use crate::domain::account::{Role, Viewer};
 use crate::domain::text::fold;
 use crate::domain::user::{Email, NewUser, UserChanges};
 use crate::error::{AppError, AppResult};
@@ -99,19 +99,21 @@ pub async fn create(
     Ok(user)
 }
 
-/// Changes a user; in a transaction, the row stays locked until the commit, so that the read,
+/// Changes a user (for themselves or an admin); in a transaction, the row stays locked until the commit, so that the read,
 /// the change and (on MySQL) the read back are one.
 pub async fn update(
     db: &impl ConnectionTrait,
     id: i32,
     changes: UserChanges,
+    viewer: Viewer,
 ) -> AppResult<user::Model> {
-    let mut user: user::ActiveModel = user::Entity::find_by_id(id)
+    let existing = user::Entity::find_by_id(id)
         .lock_exclusive()
         .one(db)
         .await?
-        .ok_or_else(|| AppError::not_found("User", id))?
-        .into();
+        .ok_or_else(|| AppError::not_found("User", id))?;
+    viewer.may_act_for(existing.id)?;
+    let mut user: user::ActiveModel = existing.into();
     if let Some(name) = changes.name {
         user.name_folded = Set(fold(name.as_str()));
         user.name = Set(name.into_inner());
@@ -161,9 +163,10 @@ pub struct DeletedUser {
     pub deleted_follow_count: u64,
 }
 
-/// Deletes a user, their posts and their follow edges (both ways); run it in a `db::write`
-/// transaction, so that the counts are exact and nothing is half-deleted.
-pub async fn delete(db: &impl ConnectionTrait, id: i32) -> AppResult<DeletedUser> {
+/// Deletes a user (for themselves or an admin), their posts and their follow edges (both
+/// ways); run it in a `db::write` transaction, so that the counts are exact and nothing is
+/// half-deleted.
+pub async fn delete(db: &impl ConnectionTrait, id: i32, viewer: Viewer) -> AppResult<DeletedUser> {
     // Lock the user first, so that no post or follow edge can be added to them between the
     // deletes (a new row's foreign key check waits on this lock) and the counts are exact.
     // SQLite has no row locks and needs none: a `db::write` transaction holds its write lock.
@@ -177,6 +180,7 @@ pub async fn delete(db: &impl ConnectionTrait, id: i32) -> AppResult<DeletedUser
     if locked.is_none() {
         return Err(AppError::not_found("User", id));
     }
+    viewer.may_act_for(id)?;
     // Posts and edges would go with the user by ON DELETE CASCADE anyway; deleting them first
     // is how we learn how many there were.
     let deleted_follow_count = follows::delete_all_of(db, id).await?;

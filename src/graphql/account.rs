@@ -8,6 +8,7 @@ use crate::accounts::{self, Session};
 use crate::domain::account::Password;
 use crate::domain::user::NewUser;
 use crate::error::AppError;
+use crate::graphql::connection::Node;
 use crate::graphql::context::{
     accounts, bearer_token, client_addr, database, forget_loaded, loaders, viewer,
 };
@@ -30,7 +31,7 @@ impl AccountQuery {
             .user_by_id
             .load_one(viewer.user_id)
             .await;
-        Ok(user.extend()?.map(User))
+        Ok(user.extend()?.map(<User as Node>::from_row))
     }
 }
 
@@ -76,7 +77,7 @@ fn auth_payload(user: entity::user::Model, session: Session) -> AuthPayload {
     AuthPayload {
         token: session.token,
         expires_at: session.expires_at,
-        user: User::new(user),
+        user: User::as_themselves(user),
     }
 }
 

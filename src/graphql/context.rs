@@ -59,17 +59,26 @@ pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
         .map_err(|err| AppError::Internal(err.message))
 }
 
-/// Runs a mutation's write: in a transaction, retried when transient (`db::write`), and then
-/// the request's loaders forget what they loaded, since mutation fields run one after another
-/// and each must see the writes before it. Every mutation comes through here, so what every
-/// write needs (who may make it, what it announces) is added here once.
+/// Runs a mutation's write for the viewer: only with a bearer token (`UNAUTHENTICATED`
+/// without), in a transaction, retried when transient (`db::write`), and then the request's
+/// loaders forget what they loaded, since mutation fields run one after another and each must
+/// see the writes before it. Every mutation but signing up and logging in comes through here,
+/// so what every write needs (who may make it, what it announces) is added here once; the
+/// write gets the viewer, to check what is theirs inside the transaction.
 pub(crate) async fn mutate<T, F>(ctx: &Context<'_>, write: F) -> async_graphql::Result<T>
 where
     T: Send,
-    F: for<'t> Fn(&'t DatabaseTransaction) -> BoxFuture<'t, AppResult<T>> + Send + Sync,
+    F: for<'t> Fn(&'t DatabaseTransaction, Viewer) -> BoxFuture<'t, AppResult<T>> + Send + Sync,
 {
+    let viewer = viewer(ctx)
+        .ok_or_else(|| {
+            AppError::unauthenticated(
+                "writing needs an account: send Authorization: Bearer <token> (from signUp or logIn)",
+            )
+        })
+        .map_err(|err| err.extend())?;
     let db = database(ctx).map_err(|err| err.extend())?;
-    let written = db::write::transaction(db, write).await;
+    let written = db::write::transaction(db, |txn| write(txn, viewer)).await;
     if let Ok(loaders) = loaders(ctx) {
         loaders.clear();
     }

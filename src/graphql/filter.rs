@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::filters::{IdMatch, PostFilter, PostsMatch, Range, TextMatch, UserFilter};
 use crate::db::page::ListFilter;
+use crate::domain::account::Viewer;
 use crate::domain::text::storable;
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::parse_id;
@@ -121,12 +122,21 @@ pub struct PostsFilter {
     pub every: Option<Box<PostFilterInput>>,
 }
 
-/// How much of the limits a filter has used while it is checked.
+/// How much of the limits a filter has used while it is checked, and whether it may test
+/// emails (which are private: admins only).
 struct Budget {
     predicates: usize,
+    may_test_emails: bool,
 }
 
 impl Budget {
+    fn for_viewer(viewer: Option<Viewer>) -> Self {
+        Budget {
+            predicates: 0,
+            may_test_emails: viewer.is_some_and(Viewer::is_admin),
+        }
+    }
+
     fn enter(&self, depth: usize) -> AppResult<()> {
         if depth > MAX_FILTER_DEPTH {
             return Err(AppError::invalid(
@@ -238,9 +248,9 @@ fn bounds(range: &Range) -> usize {
 }
 
 impl PostFilterInput {
-    /// The list filter this input describes, checked.
-    pub fn parse(filter: Option<Self>) -> AppResult<Option<ListFilter>> {
-        let mut budget = Budget { predicates: 0 };
+    /// The list filter this input describes, checked for `viewer`.
+    pub fn parse(filter: Option<Self>, viewer: Option<Viewer>) -> AppResult<Option<ListFilter>> {
+        let mut budget = Budget::for_viewer(viewer);
         Ok(filter
             .map(|filter| filter.checked(1, &mut budget))
             .transpose()?
@@ -320,9 +330,10 @@ impl PostFilterInput {
 }
 
 impl UserFilterInput {
-    /// The list filter this input describes, checked.
-    pub fn parse(filter: Option<Self>) -> AppResult<Option<ListFilter>> {
-        let mut budget = Budget { predicates: 0 };
+    /// The list filter this input describes, checked for `viewer`: only an admin tests
+    /// emails (`FORBIDDEN` otherwise), which nobody else may see.
+    pub fn parse(filter: Option<Self>, viewer: Option<Viewer>) -> AppResult<Option<ListFilter>> {
+        let mut budget = Budget::for_viewer(viewer);
         Ok(filter
             .map(|filter| filter.checked(1, &mut budget))
             .transpose()?
@@ -360,7 +371,14 @@ impl UserFilterInput {
             name: self.name.map(|name| text_match(name, budget)).transpose()?,
             email: self
                 .email
-                .map(|email| text_match(email, budget))
+                .map(|email| {
+                    if !budget.may_test_emails {
+                        return Err(AppError::Forbidden(
+                            "emails are private: only an admin filters by them".into(),
+                        ));
+                    }
+                    text_match(email, budget)
+                })
                 .transpose()?,
             post_count: self
                 .post_count

@@ -5,6 +5,7 @@ use async_graphql::{Context, InputObject, Object, ResultExt, SimpleObject, ID};
 
 use crate::db;
 use crate::db::follows::EdgeWrite;
+use crate::domain::account::Viewer;
 use crate::domain::follow::FollowEdge;
 use crate::error::AppResult;
 use crate::graphql::context::{mutate, parse_id};
@@ -13,8 +14,8 @@ use crate::graphql::objects::User;
 /// An edge of the follow graph: `followerId` follows `followeeId`.
 #[derive(InputObject)]
 pub struct FollowUserInput {
-    /// The user who follows.
-    pub follower_id: ID,
+    /// The user who follows: the viewer when left out; someone else only for an admin.
+    pub follower_id: Option<ID>,
     /// The user to follow; not the follower themselves.
     pub followee_id: ID,
 }
@@ -22,8 +23,8 @@ pub struct FollowUserInput {
 /// An edge of the follow graph to remove.
 #[derive(InputObject)]
 pub struct UnfollowUserInput {
-    /// The user who stops following.
-    pub follower_id: ID,
+    /// The user who stops following: the viewer when left out; someone else only for an admin.
+    pub follower_id: Option<ID>,
     /// The user to stop following.
     pub followee_id: ID,
 }
@@ -52,8 +53,8 @@ pub struct FollowMutation;
 
 #[Object]
 impl FollowMutation {
-    /// Makes `followerId` follow `followeeId`. Both users must exist; a user cannot follow
-    /// themselves.
+    /// Makes the viewer (or, for an admin, `followerId`) follow `followeeId`. Both users must
+    /// exist; a user cannot follow themselves.
     async fn follow_user(
         &self,
         ctx: &Context<'_>,
@@ -64,7 +65,10 @@ impl FollowMutation {
             follower,
             followee,
             changed,
-        } = mutate(ctx, |txn| Box::pin(db::follows::follow(txn, edge))).await?;
+        } = mutate(ctx, |txn, viewer| {
+            Box::pin(async move { db::follows::follow(txn, edge.of(viewer)?).await })
+        })
+        .await?;
         Ok(FollowUserPayload {
             follower: User::new(follower),
             followee: User::new(followee),
@@ -72,7 +76,8 @@ impl FollowMutation {
         })
     }
 
-    /// Makes `followerId` stop following `followeeId`. Both users must exist.
+    /// Makes the viewer (or, for an admin, `followerId`) stop following `followeeId`. Both
+    /// users must exist.
     async fn unfollow_user(
         &self,
         ctx: &Context<'_>,
@@ -83,7 +88,10 @@ impl FollowMutation {
             follower,
             followee,
             changed,
-        } = mutate(ctx, |txn| Box::pin(db::follows::unfollow(txn, edge))).await?;
+        } = mutate(ctx, |txn, viewer| {
+            Box::pin(async move { db::follows::unfollow(txn, edge.of(viewer)?).await })
+        })
+        .await?;
         Ok(UnfollowUserPayload {
             follower: User::new(follower),
             followee: User::new(followee),
@@ -92,9 +100,29 @@ impl FollowMutation {
     }
 }
 
-fn parse_edge(follower_id: &ID, followee_id: &ID) -> AppResult<FollowEdge> {
-    FollowEdge::new(
-        parse_id("followerId", follower_id)?,
-        parse_id("followeeId", followee_id)?,
-    )
+/// An edge as asked for: the followee, and the follower if named.
+#[derive(Debug, Clone, Copy)]
+struct RequestedEdge {
+    follower_id: Option<i32>,
+    followee_id: i32,
+}
+
+impl RequestedEdge {
+    /// The edge the viewer makes: their own unless they name another follower, which only an
+    /// admin may.
+    fn of(self, viewer: Viewer) -> AppResult<FollowEdge> {
+        let follower_id = self.follower_id.unwrap_or(viewer.user_id);
+        viewer.may_act_for(follower_id)?;
+        FollowEdge::new(follower_id, self.followee_id)
+    }
+}
+
+fn parse_edge(follower_id: &Option<ID>, followee_id: &ID) -> AppResult<RequestedEdge> {
+    Ok(RequestedEdge {
+        follower_id: follower_id
+            .as_ref()
+            .map(|id| parse_id("followerId", id))
+            .transpose()?,
+        followee_id: parse_id("followeeId", followee_id)?,
+    })
 }

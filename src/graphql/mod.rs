@@ -140,23 +140,26 @@ impl Api {
         if let Some(addr) = auth.client {
             request = request.data(ClientAddr(addr));
         }
-        if let Some(token) = auth.token {
-            // A bearer token that does not stand for a user refuses the whole request: a
-            // client sending one expects to act as someone, and must not silently not.
-            match accounts::authenticate(&self.db, &token).await {
-                Ok(viewer) => request = request.data(viewer).data(BearerToken(token)),
-                Err(err) => {
-                    return async_graphql::Response::from_errors(vec![err
-                        .extend()
-                        .into_server_error(Default::default())]);
+        // Who is asking is looked up inside the time limit too: the lookup is a database read.
+        let run = async {
+            if let Some(token) = auth.token {
+                // A bearer token that does not stand for a user refuses the whole request: a
+                // client sending one expects to act as someone, and must not silently not.
+                match accounts::authenticate(&self.db, &token).await {
+                    Ok(viewer) => request = request.data(viewer).data(BearerToken(token)),
+                    Err(err) => {
+                        return async_graphql::Response::from_errors(vec![err
+                            .extend()
+                            .into_server_error(Default::default())]);
+                    }
                 }
             }
-        }
-        let scheduler = BatchScheduler::new();
-        let request = request
-            .data(Loaders::new(self.db.clone(), &scheduler))
-            .data(ResponseBudget::new(self.max_response_bytes));
-        let run = scheduler.run(self.schema.execute(request));
+            let scheduler = BatchScheduler::new();
+            let request = request
+                .data(Loaders::new(self.db.clone(), &scheduler))
+                .data(ResponseBudget::new(self.max_response_bytes));
+            scheduler.run(self.schema.execute(request)).await
+        };
         let response = match tokio::time::timeout(self.request_timeout, run).await {
             Ok(response) => response,
             Err(_) => {

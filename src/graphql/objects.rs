@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::graphql::connection::{
     page_complexity, relation_connection, Connection, ListArgs, Node,
 };
-use crate::graphql::context::loaders;
+use crate::graphql::context::{loaders, viewer};
 use crate::graphql::filter::{PostFilterInput, UserFilterInput};
 use crate::graphql::limits::counted;
 use crate::graphql::order::{PostOrder, UserOrder};
@@ -28,11 +28,26 @@ const TEXT_COST_CONTENT: usize = 20;
 
 /// A person who writes posts and follows other people.
 #[derive(Clone)]
-pub struct User(pub Arc<user::Model>);
+pub struct User(pub Arc<user::Model>, Audience);
+
+/// Whom a user's private fields (the email) are shown to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// To the viewer if they are this user or an admin.
+    Viewer,
+    /// To whoever asks: the user just proved who they are in this request (signing up or
+    /// logging in), before a token stood for them.
+    Themselves,
+}
 
 impl User {
     pub fn new(row: user::Model) -> Self {
-        User(Arc::new(row))
+        User(Arc::new(row), Audience::Viewer)
+    }
+
+    /// The user who just signed up or logged in, shown as to themselves.
+    pub fn as_themselves(row: user::Model) -> Self {
+        User(Arc::new(row), Audience::Themselves)
     }
 }
 
@@ -41,7 +56,7 @@ impl Node for User {
     type Row = user::Model;
 
     fn from_row(row: Arc<user::Model>) -> Self {
-        User(row)
+        User(row, Audience::Viewer)
     }
 
     fn omit(_reads: &dyn Fn(&str) -> bool) -> Omit {
@@ -61,9 +76,16 @@ impl User {
         counted(ctx, &self.0.name).extend()
     }
 
-    /// Unique across users; stored in lower case.
-    async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
-        counted(ctx, &self.0.email).extend()
+    /// Unique across users; stored in lower case. Private: null unless the viewer is this
+    /// user or an admin.
+    async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        let shown = self.1 == Audience::Themselves
+            || viewer(ctx).is_some_and(|viewer| viewer.may_see_email_of(self.0.id));
+        if shown {
+            counted(ctx, &self.0.email).map(Some).extend()
+        } else {
+            Ok(None)
+        }
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -102,7 +124,7 @@ impl User {
             last,
             before,
             order_by: PostOrder::spec(order_by),
-            filter: PostFilterInput::parse(filter).extend()?,
+            filter: PostFilterInput::parse(filter, viewer(ctx)).extend()?,
         };
         let relation = &loaders(ctx).extend()?.posts_by_author;
         let mut posts: Connection<Post> =
@@ -150,7 +172,7 @@ impl User {
             last,
             before,
             order_by: UserOrder::spec(order_by),
-            filter: UserFilterInput::parse(filter).extend()?,
+            filter: UserFilterInput::parse(filter, viewer(ctx)).extend()?,
         };
         let relation = &loaders(ctx).extend()?.followers;
         relation_connection(ctx, relation, self.0.id, list).await
@@ -194,7 +216,7 @@ impl User {
             last,
             before,
             order_by: UserOrder::spec(order_by),
-            filter: UserFilterInput::parse(filter).extend()?,
+            filter: UserFilterInput::parse(filter, viewer(ctx)).extend()?,
         };
         let relation = &loaders(ctx).extend()?.following;
         relation_connection(ctx, relation, self.0.id, list).await
@@ -239,7 +261,7 @@ impl User {
             last,
             before,
             order_by: PostOrder::spec(order_by),
-            filter: PostFilterInput::parse(filter).extend()?,
+            filter: PostFilterInput::parse(filter, viewer(ctx)).extend()?,
         };
         let relation = &loaders(ctx).extend()?.feed;
         relation_connection(ctx, relation, self.0.id, list).await
@@ -313,7 +335,7 @@ impl Post {
     /// the author was already loaded.
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         if let Some(author) = &self.author {
-            return Ok(User(Arc::clone(author)));
+            return Ok(User(Arc::clone(author), Audience::Viewer));
         }
         let author_id = self.row.author_id;
         let author = loaders(ctx)
@@ -328,6 +350,6 @@ impl Post {
                 AppError::Internal(format!("post {} has no author {author_id}", self.row.id))
             })
             .extend()?;
-        Ok(User(author))
+        Ok(User(author, Audience::Viewer))
     }
 }

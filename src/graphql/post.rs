@@ -7,7 +7,7 @@ use crate::db;
 use crate::db::posts::AllPosts;
 use crate::domain::post::{NewPost, PostChanges};
 use crate::graphql::connection::{page_complexity, root_connection, Connection, ListArgs, Node};
-use crate::graphql::context::{loaders, mutate, parse_id};
+use crate::graphql::context::{loaders, mutate, parse_id, viewer};
 use crate::graphql::filter::PostFilterInput;
 use crate::graphql::objects::Post;
 use crate::graphql::order::PostOrder;
@@ -70,7 +70,7 @@ impl PostQuery {
             last,
             before,
             order_by: PostOrder::spec(order_by),
-            filter: PostFilterInput::parse(filter).extend()?,
+            filter: PostFilterInput::parse(filter, viewer(ctx)).extend()?,
         };
         root_connection::<AllPosts, Post>(ctx, list).await
     }
@@ -79,8 +79,8 @@ impl PostQuery {
 /// A new post.
 #[derive(InputObject)]
 pub struct CreatePostInput {
-    /// The user who writes the post; must exist.
-    pub author_id: ID,
+    /// The user who writes the post: the viewer when left out; someone else only for an admin.
+    pub author_id: Option<ID>,
     /// Unique across all posts; not empty, at most 250 characters.
     pub title: String,
     pub content: String,
@@ -113,10 +113,19 @@ impl PostMutation {
         ctx: &Context<'_>,
         input: CreatePostInput,
     ) -> async_graphql::Result<Post> {
-        let author_id = parse_id("authorId", &input.author_id).extend()?;
+        let author_id = input
+            .author_id
+            .map(|author_id| parse_id("authorId", &author_id))
+            .transpose()
+            .extend()?;
         let new = NewPost::parse(input.title, input.content).extend()?;
-        let post = mutate(ctx, |txn| {
-            Box::pin(db::posts::create(txn, author_id, new.clone()))
+        let post = mutate(ctx, |txn, viewer| {
+            let new = new.clone();
+            Box::pin(async move {
+                let author_id = author_id.unwrap_or(viewer.user_id);
+                viewer.may_act_for(author_id)?;
+                db::posts::create(txn, author_id, new).await
+            })
         })
         .await?;
         Ok(Post::new(post))
@@ -136,8 +145,8 @@ impl PostMutation {
             .transpose()
             .extend()?;
         let changes = PostChanges::parse(input.title, input.content, author_id).extend()?;
-        let post = mutate(ctx, |txn| {
-            Box::pin(db::posts::update(txn, id, changes.clone()))
+        let post = mutate(ctx, |txn, viewer| {
+            Box::pin(db::posts::update(txn, id, changes.clone(), viewer))
         })
         .await?;
         Ok(Post::new(post))
@@ -150,7 +159,10 @@ impl PostMutation {
         id: ID,
     ) -> async_graphql::Result<DeletePostPayload> {
         let id = parse_id("id", &id).extend()?;
-        mutate(ctx, |txn| Box::pin(db::posts::delete(txn, id))).await?;
+        mutate(ctx, |txn, viewer| {
+            Box::pin(db::posts::delete(txn, id, viewer))
+        })
+        .await?;
         Ok(DeletePostPayload { id: ID::from(id) })
     }
 }

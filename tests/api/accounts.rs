@@ -12,8 +12,6 @@ backend_tests!(
     sign_up_log_in_and_log_out,
     every_kind_of_bad_token_is_unauthenticated,
     sign_up_checks_its_input,
-);
-backend_tests!(on [sqlite]:
     unknown_emails_and_wrong_passwords_are_answered_alike,
     failed_log_ins_are_rate_limited,
     users_without_a_password_cannot_log_in,

@@ -17,7 +17,8 @@ async fn concurrent_writers_all_succeed(app: TestApp) {
 
     // Act: 20 writes at once (SQLite has one writer at a time; the others must wait, not fail).
     let writes = (0..20).map(|n| {
-        app.graphql(
+        app.graphql_by(
+            &author,
             "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }",
             json!({ "input": { "authorId": author, "title": format!("Concurrent {n}"), "content": "c" } }),
         )
@@ -40,13 +41,15 @@ async fn concurrent_updates_of_one_row_all_succeed(app: TestApp) {
 
     // Act: 16 post updates and 16 user updates at once.
     let post_updates = (0..16).map(|n| {
-        app.graphql(
+        app.graphql_by(
+            &author,
             "mutation($id: ID!, $content: String!) { updatePost(id: $id, input: { content: $content }) { content } }",
             json!({ "id": post, "content": format!("version {n}") }),
         )
     });
     let user_updates = (0..16).map(|n| {
-        app.graphql(
+        app.graphql_by(
+            &author,
             "mutation($id: ID!, $name: String!) { updateUser(id: $id, input: { name: $name }) { name } }",
             json!({ "id": author, "name": format!("Busy {n}") }),
         )

@@ -14,11 +14,11 @@ backend_tests!(
     text_no_database_can_store_is_bad_user_input_everywhere,
 );
 
-/// Runs each `(case, query, code, field)` and asserts the first error's code and, if given,
-/// its field.
-async fn assert_errors(app: &TestApp, cases: &[(&str, &str, &str, Option<&str>)]) {
+/// Runs each `(case, query, code, field)` as the user `actor` and asserts the first error's
+/// code and, if given, its field.
+async fn assert_errors(app: &TestApp, actor: &str, cases: &[(&str, &str, &str, Option<&str>)]) {
     for (case, query, code, field) in cases {
-        let body = app.graphql(query, json!({})).await;
+        let body = app.graphql_by(actor, query, json!({})).await;
         assert_eq!(error_code(&body), *code, "case {case}: {body}");
         if let Some(field) = field {
             assert_eq!(
@@ -31,6 +31,9 @@ async fn assert_errors(app: &TestApp, cases: &[(&str, &str, &str, Option<&str>)]
 }
 
 async fn missing_rows_are_not_found(app: TestApp) {
+    // An admin, who may write anything: what is missing is NOT_FOUND, not FORBIDDEN.
+    let admin = app.create_user("Ada", "ada@example.com").await;
+    app.promote(&admin).await;
     let cases = [
         ("updateUser", "mutation { updateUser(id: 999, input: { name: \"x\" }) { id } }", "NOT_FOUND", None),
         ("deleteUser", "mutation { deleteUser(id: 999) { id } }", "NOT_FOUND", None),
@@ -43,12 +46,13 @@ async fn missing_rows_are_not_found(app: TestApp) {
             None,
         ),
     ];
-    assert_errors(&app, &cases).await;
+    assert_errors(&app, &admin, &cases).await;
 
     let author = app.create_user("Lea", "lea@example.com").await;
     let post = app.create_post(&author, "Lea's").await;
     let body = app
-        .graphql(
+        .graphql_by(
+            &admin,
             "mutation($id: ID!) { updatePost(id: $id, input: { authorId: 999 }) { id } }",
             json!({ "id": post }),
         )
@@ -72,24 +76,24 @@ async fn bad_input_is_rejected_with_the_field(app: TestApp) {
         ("garbage cursor", "{ users(after: \"nope\") { totalCount } }", "BAD_USER_INPUT", Some("after")),
         ("nested page too large", "{ users { nodes { posts(first: 1000) { totalCount } } } }", "BAD_USER_INPUT", Some("first")),
         ("id not a number", "{ user(id: \"abc\") { id } }", "BAD_USER_INPUT", Some("id")),
-        ("empty name", "mutation { createUser(input: { name: \"  \", email: \"a@b.c\" }) { id } }", "BAD_USER_INPUT", Some("name")),
-        ("bad email", "mutation { createUser(input: { name: \"n\", email: \"not-an-email\" }) { id } }", "BAD_USER_INPUT", Some("email")),
+        ("empty name", "mutation { signUp(input: { password: \"a long passphrase\", name: \"  \", email: \"a@b.c\" }) { token } }", "BAD_USER_INPUT", Some("name")),
+        ("bad email", "mutation { signUp(input: { password: \"a long passphrase\", name: \"n\", email: \"not-an-email\" }) { token } }", "BAD_USER_INPUT", Some("email")),
         (
             "empty nested title",
-            "mutation { createUser(input: { name: \"n\", email: \"n@example.com\", posts: [{ title: \"ok\", content: \"\" }, { title: \"\", content: \"\" }] }) { id } }",
+            "mutation { signUp(input: { password: \"a long passphrase\", name: \"n\", email: \"n@example.com\", posts: [{ title: \"ok\", content: \"\" }, { title: \"\", content: \"\" }] }) { token } }",
             "BAD_USER_INPUT",
             Some("posts[1].title"),
         ),
         (
             "repeated nested title",
-            "mutation { createUser(input: { name: \"n\", email: \"n@example.com\", posts: [{ title: \"same\", content: \"\" }, { title: \"same\", content: \"\" }] }) { id } }",
+            "mutation { signUp(input: { password: \"a long passphrase\", name: \"n\", email: \"n@example.com\", posts: [{ title: \"same\", content: \"\" }, { title: \"same\", content: \"\" }] }) { token } }",
             "BAD_USER_INPUT",
             Some("posts[1].title"),
         ),
         ("title too long", too_long.as_str(), "BAD_USER_INPUT", Some("title")),
         ("bad authorId", "mutation { createPost(input: { authorId: \"x\", title: \"t\", content: \"c\" }) { id } }", "BAD_USER_INPUT", Some("authorId")),
     ];
-    assert_errors(&app, &cases).await;
+    assert_errors(&app, &author, &cases).await;
 
     // Nothing was written by any of them.
     let data = app
@@ -118,7 +122,7 @@ async fn duplicates_are_conflicts_naming_the_field(app: TestApp) {
     let cases = [
         (
             "create with a taken email",
-            "mutation { createUser(input: { name: \"x\", email: \"NED@example.com\" }) { id } }",
+            "mutation { signUp(input: { password: \"a long passphrase\", name: \"x\", email: \"NED@example.com\" }) { token } }",
             "CONFLICT",
             Some("email"),
         ),
@@ -141,7 +145,7 @@ async fn duplicates_are_conflicts_naming_the_field(app: TestApp) {
             Some("title"),
         ),
     ];
-    assert_errors(&app, &cases).await;
+    assert_errors(&app, &other, &cases).await;
 }
 
 async fn database_failures_are_internal_and_leak_nothing(app: TestApp) {
@@ -194,17 +198,17 @@ async fn text_no_database_can_store_is_bad_user_input_everywhere(app: TestApp) {
     let cases = [
         (
             "createUser name",
-            "mutation($t: String!) { createUser(input: { name: $t, email: \"x@example.com\" }) { id } }",
+            "mutation($t: String!) { signUp(input: { password: \"a long passphrase\", name: $t, email: \"x@example.com\" }) { token } }",
             "name",
         ),
         (
             "createUser email",
-            "mutation($t: String!) { createUser(input: { name: \"x\", email: $t }) { id } }",
+            "mutation($t: String!) { signUp(input: { password: \"a long passphrase\", name: \"x\", email: $t }) { token } }",
             "email",
         ),
         (
             "createUser nested content",
-            "mutation($t: String!) { createUser(input: { name: \"x\", email: \"x@example.com\", posts: [{ title: \"ok\", content: $t }] }) { id } }",
+            "mutation($t: String!) { signUp(input: { password: \"a long passphrase\", name: \"x\", email: \"x@example.com\", posts: [{ title: \"ok\", content: $t }] }) { token } }",
             "posts[0].content",
         ),
         (
@@ -238,7 +242,7 @@ async fn text_no_database_can_store_is_bad_user_input_everywhere(app: TestApp) {
         if query.contains("$p") {
             variables["p"] = json!(post);
         }
-        let body = app.graphql(query, variables).await;
+        let body = app.graphql_by(&author, query, variables).await;
 
         // Assert
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "case {case}: {body}");

@@ -16,9 +16,18 @@ backend_tests!(
 const POSTS: &str = "query($filter: PostFilter) { posts(first: 100, filter: $filter) { totalCount nodes { title } } }";
 const USERS: &str = "query($filter: UserFilter) { users(first: 100, filter: $filter) { totalCount nodes { name } } }";
 
-/// The labels of the list `list` answered for `filter`, after checking `totalCount` agrees.
-async fn labels(app: &TestApp, query: &str, list: &str, filter: Value) -> Vec<String> {
-    let data = app.data(query, json!({ "filter": filter })).await;
+/// The labels of the list `list` answered for `filter` to the user `viewer`, after checking
+/// `totalCount` agrees.
+async fn labels(
+    app: &TestApp,
+    viewer: &str,
+    query: &str,
+    list: &str,
+    filter: Value,
+) -> Vec<String> {
+    let data = app
+        .data_by(viewer, query, json!({ "filter": filter }))
+        .await;
     let connection = &data[list];
     let nodes: Vec<String> = connection["nodes"]
         .as_array()
@@ -55,9 +64,10 @@ async fn posts_are_filtered_by_every_operator(app: TestApp) {
         (&bob, "Plain"),
     ] {
         let data = app
-            .data(
+            .data_by(
+                author,
                 "mutation($input: CreatePostInput!) { createPost(input: $input) { createdAt } }",
-                json!({ "input": { "authorId": author, "title": title, "content": "" } }),
+                json!({ "input": { "title": title, "content": "" } }),
             )
             .await;
         created_at.push(data["createPost"]["createdAt"].clone());
@@ -173,7 +183,7 @@ async fn posts_are_filtered_by_every_operator(app: TestApp) {
 
     for (case, filter, expected) in cases {
         // Act
-        let got = labels(&app, POSTS, "posts", filter).await;
+        let got = labels(&app, &bob, POSTS, "posts", filter).await;
 
         // Assert
         assert_eq!(got, expected, "case {case}");
@@ -195,9 +205,19 @@ async fn users_are_filtered_by_names_emails_counts_and_posts(app: TestApp) {
     let ann = app.create_user("Ann", "ann@example.com").await;
     let follow = "mutation($a: ID!, $b: ID!) { followUser(input: { followerId: $a, followeeId: $b }) { created } }";
     for (follower, followee) in [(&bob, &zoe), (&ann, &zoe), (&ann, &bob)] {
-        app.data(follow, json!({ "a": follower, "b": followee }))
+        app.data_by(follower, follow, json!({ "a": follower, "b": followee }))
             .await;
     }
+    // Emails are private: only an admin filters by them.
+    app.promote(&ann).await;
+    let body = app
+        .graphql_by(
+            &bob,
+            USERS,
+            json!({ "filter": { "email": { "contains": "example" } } }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     let cases: Vec<(&str, Value, Vec<&str>)> = vec![
         ("name eq", json!({ "name": { "eq": "Bob" } }), vec!["Bob"]),
         (
@@ -269,7 +289,7 @@ async fn users_are_filtered_by_names_emails_counts_and_posts(app: TestApp) {
 
     for (case, filter, expected) in cases {
         // Act
-        let got = labels(&app, USERS, "users", filter).await;
+        let got = labels(&app, &ann, USERS, "users", filter).await;
 
         // Assert
         assert_eq!(got, expected, "case {case}");

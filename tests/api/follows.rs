@@ -23,7 +23,8 @@ const FOLLOW: &str = "mutation($follower: ID!, $followee: ID!) { followUser(inpu
 const UNFOLLOW: &str = "mutation($follower: ID!, $followee: ID!) { unfollowUser(input: { followerId: $follower, followeeId: $followee }) { removed follower { name followingCount } followee { name followerCount } } }";
 
 async fn follow(app: &TestApp, follower: &str, followee: &str) -> Value {
-    app.data(
+    app.data_by(
+        follower,
         FOLLOW,
         json!({ "follower": follower, "followee": followee }),
     )
@@ -32,7 +33,8 @@ async fn follow(app: &TestApp, follower: &str, followee: &str) -> Value {
 }
 
 async fn unfollow(app: &TestApp, follower: &str, followee: &str) -> Value {
-    app.data(
+    app.data_by(
+        follower,
         UNFOLLOW,
         json!({ "follower": follower, "followee": followee }),
     )
@@ -104,7 +106,7 @@ async fn concurrent_follows_of_one_edge_make_it_once(app: TestApp) {
 
     // Act: sixteen requests make the same edge at once.
     let bodies = futures_util::future::join_all(
-        (0..16).map(|_| app.graphql(FOLLOW, json!({ "follower": ann, "followee": bob }))),
+        (0..16).map(|_| app.graphql_by(&ann, FOLLOW, json!({ "follower": ann, "followee": bob }))),
     )
     .await;
 
@@ -130,7 +132,7 @@ async fn users_cannot_follow_themselves_at_the_api_or_in_the_database(app: TestA
 
     // Act
     let body = app
-        .graphql(FOLLOW, json!({ "follower": ann, "followee": ann }))
+        .graphql_by(&ann, FOLLOW, json!({ "follower": ann, "followee": ann }))
         .await;
     let direct = app
         .db
@@ -149,19 +151,30 @@ async fn users_cannot_follow_themselves_at_the_api_or_in_the_database(app: TestA
 async fn following_a_missing_user_is_not_found_and_writes_nothing(app: TestApp) {
     // Arrange
     let ann = app.create_user("Ann", "ann@example.com").await;
+    // Only an admin names another follower; for them a missing one is NOT_FOUND.
+    let admin = app.create_user("Root", "root@example.com").await;
+    app.promote(&admin).await;
 
     // Act
     let follow_missing = app
-        .graphql(FOLLOW, json!({ "follower": ann, "followee": "999" }))
+        .graphql_by(&ann, FOLLOW, json!({ "follower": ann, "followee": "999" }))
         .await;
     let missing_follows = app
-        .graphql(FOLLOW, json!({ "follower": "999", "followee": ann }))
+        .graphql_by(
+            &admin,
+            FOLLOW,
+            json!({ "follower": "999", "followee": ann }),
+        )
         .await;
     let unfollow_missing = app
-        .graphql(UNFOLLOW, json!({ "follower": ann, "followee": "999" }))
+        .graphql_by(
+            &ann,
+            UNFOLLOW,
+            json!({ "follower": ann, "followee": "999" }),
+        )
         .await;
     let bad_id = app
-        .graphql(FOLLOW, json!({ "follower": "x", "followee": ann }))
+        .graphql_by(&ann, FOLLOW, json!({ "follower": "x", "followee": ann }))
         .await;
 
     // Assert
@@ -199,7 +212,8 @@ async fn follows_go_with_either_user(app: TestApp) {
 
     // Act
     let deleted = app
-        .data(
+        .data_by(
+            &ann,
             "mutation($id: ID!) { deleteUser(id: $id) { deletedPostCount deletedFollowCount } }",
             json!({ "id": ann }),
         )

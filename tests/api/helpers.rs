@@ -7,8 +7,9 @@
 //! or both) skips a backend's tests on purpose; `scripts/test` repeats that in its summary.
 //! Under CI (`CI` set) nothing may be skipped.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -134,6 +135,8 @@ pub struct TestApp {
     /// The pool the server uses (closing it makes the server's database unreachable).
     pub server_db: DatabaseConnection,
     statements: Arc<AtomicUsize>,
+    /// Bearer tokens of the users the helpers made, by user id.
+    tokens: Mutex<HashMap<String, String>>,
     client: reqwest::Client,
     _database: TestDatabase,
     server: ServerHandle,
@@ -184,6 +187,7 @@ pub async fn spawn_app_with(
         db,
         server_db,
         statements,
+        tokens: Mutex::default(),
         client: reqwest::Client::new(),
         _database: database,
         server,
@@ -198,15 +202,26 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    /// `POST /graphql` with `query` and `variables`; returns the response body.
+    /// `POST /graphql` with `query` and `variables`, anonymously; returns the response body.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
-        let response = self
+        self.send(None, query, variables).await
+    }
+
+    /// `graphql` as the user `user_id` made by a helper (with their bearer token).
+    pub async fn graphql_by(&self, user_id: &str, query: &str, variables: Value) -> Value {
+        let token = self.token(user_id);
+        self.send(Some(&token), query, variables).await
+    }
+
+    async fn send(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
             .client
             .post(format!("{}/graphql", self.address))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("send the GraphQL request");
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = request.send().await.expect("send the GraphQL request");
         assert!(
             response.status().is_success(),
             "POST /graphql answered {}",
@@ -258,6 +273,36 @@ impl TestApp {
         body["data"].clone()
     }
 
+    /// `data` as the user `user_id` made by a helper.
+    pub async fn data_by(&self, user_id: &str, query: &str, variables: Value) -> Value {
+        let body = self.graphql_by(user_id, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// The bearer token of the user `user_id`, made by a helper.
+    pub fn token(&self, user_id: &str) -> String {
+        self.tokens
+            .lock()
+            .expect("the token map")
+            .get(user_id)
+            .unwrap_or_else(|| panic!("no token for user {user_id}: make them with a helper"))
+            .clone()
+    }
+
+    /// Makes the user `user_id` an admin (as `blogql grant-admin` does).
+    pub async fn promote(&self, user_id: &str) {
+        use sea_orm::{ActiveModelTrait, Set};
+        entity::user::ActiveModel {
+            id: Set(user_id.parse().expect("a numeric id")),
+            role: Set("admin".into()),
+            ..Default::default()
+        }
+        .update(&self.db)
+        .await
+        .expect("make the user an admin");
+    }
+
     /// The HTTP client the helpers use, for requests they do not cover.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
@@ -280,43 +325,47 @@ impl TestApp {
         self.statements.store(0, Ordering::SeqCst);
     }
 
-    /// Creates a user through the API; returns its id.
+    /// Creates a user and opens a session for them (`token`, `graphql_by`); returns its id.
+    /// Written through the data layer the API uses, without a password: hashing one costs
+    /// tens of milliseconds, and signing up has tests of its own.
     pub async fn create_user(&self, name: &str, email: &str) -> String {
-        let data = self
-            .data(
-                "mutation($input: CreateUserInput!) { createUser(input: $input) { id } }",
-                json!({ "input": { "name": name, "email": email } }),
-            )
-            .await;
-        id_of(&data["createUser"])
+        self.create_user_with_posts(name, email, &[]).await
     }
 
-    /// Creates a user with `posts` titles through the API; returns the user's id.
+    /// Creates a user with `posts` titles, as `create_user`; returns the user's id.
     pub async fn create_user_with_posts(
         &self,
         name: &str,
         email: &str,
         titles: &[String],
     ) -> String {
-        let posts: Vec<Value> = titles
+        let posts = titles
             .iter()
-            .map(|title| json!({ "title": title, "content": format!("About {title}") }))
+            .map(|title| (title.clone(), format!("About {title}")))
             .collect();
-        let data = self
-            .data(
-                "mutation($input: CreateUserInput!) { createUser(input: $input) { id } }",
-                json!({ "input": { "name": name, "email": email, "posts": posts } }),
-            )
-            .await;
-        id_of(&data["createUser"])
+        let new = blogql::domain::user::NewUser::parse(name.into(), email.into(), posts)
+            .expect("a valid user");
+        let user = blogql::db::users::create(&self.db, new, None)
+            .await
+            .expect("create the user");
+        let session = blogql::accounts::open_session(&self.db, user.id, Duration::from_secs(3600))
+            .await
+            .expect("open a session");
+        let id = user.id.to_string();
+        self.tokens
+            .lock()
+            .expect("the token map")
+            .insert(id.clone(), session.token);
+        id
     }
 
-    /// Creates a post through the API; returns its id.
+    /// Creates a post by `author_id` through the API, with their token; returns its id.
     pub async fn create_post(&self, author_id: &str, title: &str) -> String {
         let data = self
-            .data(
+            .data_by(
+                author_id,
                 "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }",
-                json!({ "input": { "authorId": author_id, "title": title, "content": "Some content" } }),
+                json!({ "input": { "title": title, "content": "Some content" } }),
             )
             .await;
         id_of(&data["createPost"])

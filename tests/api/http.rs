@@ -153,12 +153,14 @@ async fn request_errors_are_400_only_under_graphql_response_json(app: TestApp) {
 }
 
 async fn field_errors_are_200_with_data(app: TestApp) {
-    let (status, _, body) = post(
-        &app,
-        Some(GRAPHQL_RESPONSE_JSON),
-        json!({ "query": "mutation { deletePost(id: 999) { id } }" }),
-    )
-    .await;
+    let user = app.create_user("Fay", "fay@example.com").await;
+    let (status, body) = app
+        .graphql_as(
+            Some(&app.token(&user)),
+            "mutation { deletePost(id: 999) { id } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
     assert!(

@@ -128,9 +128,10 @@ async fn amplifying_queries_stop_at_the_response_limit(app: TestApp) {
     let author = app.create_user("Big", "big@example.com").await;
     let content = "x".repeat(1_000_000);
     let data = app
-        .data(
+        .data_by(
+            &author,
             "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }",
-            json!({ "input": { "authorId": author, "title": "Huge", "content": content } }),
+            json!({ "input": { "title": "Huge", "content": content } }),
         )
         .await;
     let post = data["createPost"]["id"].as_str().expect("id").to_string();
@@ -233,6 +234,7 @@ async fn a_request_past_its_time_limit_is_cancelled_and_answered_timeout() {
     let response = app
         .post("/graphql")
         .header("accept", "application/graphql-response+json")
+        .bearer_auth(app.token(&author))
         .json(&json!({ "query": create, "variables": { "a": author } }))
         .send()
         .await

@@ -16,6 +16,7 @@ mod http;
 mod limits;
 mod ordering;
 mod outage;
+mod ownership;
 mod posts;
 mod proxy;
 mod statement_counts;

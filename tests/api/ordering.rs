@@ -119,7 +119,8 @@ async fn posts_are_ordered_by_every_field_both_ways(app: TestApp) {
         ids.push(app.create_post(&author, title).await);
     }
     for (id, content) in [(&ids[1], "edited first"), (&ids[4], "edited last")] {
-        app.data(
+        app.data_by(
+            &author,
             "mutation($id: ID!, $content: String!) { updatePost(id: $id, input: { content: $content }) { id } }",
             json!({ "id": id, "content": content }),
         )
@@ -171,7 +172,7 @@ async fn users_are_ordered_by_names_and_counts(app: TestApp) {
         .await;
     let follow = "mutation($a: ID!, $b: ID!) { followUser(input: { followerId: $a, followeeId: $b }) { created } }";
     for (follower, followee) in [(&carol, &bob), (&dave, &bob), (&carol, &alice)] {
-        app.data(follow, json!({ "a": follower, "b": followee }))
+        app.data_by(follower, follow, json!({ "a": follower, "b": followee }))
             .await;
     }
     let cases: [(&str, &[&str]); 5] = [
@@ -312,7 +313,8 @@ async fn paging_never_skips_or_repeats_while_rows_come_and_go(app: TestApp) {
         app.create_post(&author, title).await;
     }
     for title in ["m0", "m5"] {
-        app.data(
+        app.data_by(
+            &author,
             "mutation($id: ID!) { deletePost(id: $id) { id } }",
             json!({ "id": ids[title] }),
         )

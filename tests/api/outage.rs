@@ -32,10 +32,18 @@ fn authority(url: &str) -> String {
 }
 
 /// What one request got: `Ok` with the data, or the error code; `None` if no answer came.
-async fn send(app: &TestApp, query: &str, variables: Value) -> Option<Result<Value, String>> {
+/// Sends `query` as the user `as_user` (their token is looked up by every request, so the
+/// outage reaches that lookup too).
+async fn send(
+    app: &TestApp,
+    as_user: &str,
+    query: &str,
+    variables: Value,
+) -> Option<Result<Value, String>> {
     let response = app
         .client()
         .post(format!("{}/graphql", app.address))
+        .bearer_auth(app.token(as_user))
         .timeout(CLIENT_PATIENCE)
         .json(&json!({ "query": query, "variables": variables }))
         .send()
@@ -92,7 +100,7 @@ async fn a_database_outage_is_answered_service_unavailable_and_heals() {
             let title = format!("Post {n}");
             let create = "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }";
             let input = json!({ "input": { "authorId": author, "title": title, "content": "" } });
-            match send(&app, create, input).await {
+            match send(&app, &author, create, input).await {
                 Some(Ok(_)) => {
                     outcomes.acknowledged.push(title);
                     if recovered.load(Ordering::SeqCst) {
@@ -110,7 +118,7 @@ async fn a_database_outage_is_answered_service_unavailable_and_heals() {
         let mut outcomes = Outcomes::default();
         while !stop.load(Ordering::SeqCst) {
             let query = "{ users(first: 5) { totalCount nodes { posts(first: 3) { nodes { title author { name } } } } } }";
-            match send(&app, query, json!({})).await {
+            match send(&app, &author, query, json!({})).await {
                 Some(Ok(_)) => {
                     if recovered.load(Ordering::SeqCst) {
                         outcomes.succeeded_after_outage += 1;

@@ -22,9 +22,10 @@ async fn post_is_created_and_read_with_its_author(app: TestApp) {
 
     // Act
     let created = app
-        .data(
+        .data_by(
+            &author,
             "mutation($input: CreatePostInput!) { createPost(input: $input) { id title content createdAt updatedAt author { id name } } }",
-            json!({ "input": { "authorId": author, "title": "Hello", "content": "World" } }),
+            json!({ "input": { "title": "Hello", "content": "World" } }),
         )
         .await;
     let id = id_of(&created["createPost"]);
@@ -53,7 +54,8 @@ async fn post_is_updated(app: TestApp) {
 
     // Act
     let data = app
-        .data(
+        .data_by(
+            &author,
             "mutation($id: ID!) { updatePost(id: $id, input: { title: \"Final\", content: \"Done\" }) { id title content createdAt updatedAt } }",
             json!({ "id": id }),
         )
@@ -85,15 +87,24 @@ async fn post_is_moved_to_another_author(app: TestApp) {
         .await["posts"]["nodes"][0]["id"]
         .clone();
 
-    // Act
+    let admin = app.create_user("Root", "root@example.com").await;
+    app.promote(&admin).await;
+    let move_post = "mutation($id: ID!, $to: ID!) { updatePost(id: $id, input: { authorId: $to }) { title author { name } } }";
+
+    // Act: its author may not give it away (nor Jo take it); an admin may move it.
+    let given = app
+        .graphql_by(&from, move_post, json!({ "id": post, "to": to }))
+        .await;
+    let taken = app
+        .graphql_by(&to, move_post, json!({ "id": post, "to": to }))
+        .await;
     let moved = app
-        .data(
-            "mutation($id: ID!, $to: ID!) { updatePost(id: $id, input: { authorId: $to }) { title author { name } } }",
-            json!({ "id": post, "to": to }),
-        )
+        .data_by(&admin, move_post, json!({ "id": post, "to": to }))
         .await;
 
     // Assert
+    assert_eq!(error_code(&given), "FORBIDDEN", "{given}");
+    assert_eq!(error_code(&taken), "FORBIDDEN", "{taken}");
     assert_eq!(
         moved["updatePost"],
         json!({ "title": "Mine", "author": { "name": "Jo" } })
@@ -119,7 +130,8 @@ async fn post_is_deleted(app: TestApp) {
 
     // Act
     let data = app
-        .data(
+        .data_by(
+            &author,
             "mutation($id: ID!) { deletePost(id: $id) { id } }",
             json!({ "id": id }),
         )
@@ -250,9 +262,10 @@ async fn titles_are_unique_exactly(app: TestApp) {
         app.create_post(&author, title).await;
     }
     let body = app
-        .graphql(
+        .graphql_by(
+            &author,
             "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }",
-            json!({ "input": { "authorId": author, "title": "Hello", "content": "again" } }),
+            json!({ "input": { "title": "Hello", "content": "again" } }),
         )
         .await;
 
@@ -272,13 +285,15 @@ async fn text_round_trips_exactly(app: TestApp) {
 
     // Act
     let created = app
-        .data(
+        .data_by(
+            &zoe_accented,
             "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }",
-            json!({ "input": { "authorId": zoe_accented, "title": "Ça va? 🌵", "content": content } }),
+            json!({ "input": { "title": "Ça va? 🌵", "content": content } }),
         )
         .await;
     let read = app
-        .data(
+        .data_by(
+            &zoe_accented,
             "query($id: ID!) { post(id: $id) { title content author { name email } } }",
             json!({ "id": id_of(&created["createPost"]) }),
         )

@@ -1,4 +1,4 @@
-//! Users: create (with posts, atomically), read, update, delete with cascade, paginate.
+//! Users: sign up (with posts, atomically), read, update, delete with cascade, paginate.
 
 use serde_json::json;
 
@@ -22,19 +22,24 @@ async fn user_is_created_and_read_back(app: TestApp) {
     // Act
     let created = app
         .data(
-            "mutation { createUser(input: { name: \"Ann\", email: \"Ann@Example.com\" }) { id name email createdAt postCount } }",
+            "mutation { signUp(input: { name: \"Ann\", email: \"Ann@Example.com\", password: \"correct horse\" }) { token user { id name email createdAt postCount } } }",
             json!({}),
         )
         .await;
+    let token = created["signUp"]["token"].as_str().expect("a token");
+    let created = json!({ "createUser": created["signUp"]["user"] });
     let id = id_of(&created["createUser"]);
-    let read = app
-        .data(
+    let (_, read) = app
+        .graphql_as(
+            Some(token),
             "query($id: ID!) { user(id: $id) { id name email createdAt posts { totalCount nodes { id } } } }",
             json!({ "id": id }),
         )
         .await;
+    let read = &read["data"];
 
     // Assert
+    assert_eq!(created["createUser"]["email"], "ann@example.com");
     let user = &read["user"];
     assert_eq!(user["name"], "Ann");
     assert_eq!(
@@ -56,22 +61,22 @@ async fn user_is_created_with_posts_in_one_transaction(app: TestApp) {
     // Act
     let data = app
         .data(
-            r#"mutation { createUser(input: {
-                name: "Bea", email: "bea@example.com",
+            r#"mutation { signUp(input: {
+                name: "Bea", email: "bea@example.com", password: "correct horse",
                 posts: [{ title: "One", content: "1" }, { title: "Two", content: "2" }]
-            }) { id postCount posts { nodes { title content author { email } } } } }"#,
+            }) { user { id postCount posts { nodes { title content author { name } } } } } }"#,
             json!({}),
         )
         .await;
 
     // Assert
-    let user = &data["createUser"];
+    let user = &data["signUp"]["user"];
     assert_eq!(user["postCount"], 2);
     assert_eq!(
         user["posts"]["nodes"],
         json!([
-            { "title": "One", "content": "1", "author": { "email": "bea@example.com" } },
-            { "title": "Two", "content": "2", "author": { "email": "bea@example.com" } },
+            { "title": "One", "content": "1", "author": { "name": "Bea" } },
+            { "title": "Two", "content": "2", "author": { "name": "Bea" } },
         ])
     );
 }
@@ -84,10 +89,10 @@ async fn nested_create_is_rolled_back_when_a_title_is_taken(app: TestApp) {
     // Act
     let body = app
         .graphql(
-            r#"mutation { createUser(input: {
-                name: "Cy", email: "cy@example.com",
+            r#"mutation { signUp(input: {
+                name: "Cy", email: "cy@example.com", password: "correct horse",
                 posts: [{ title: "Fresh", content: "x" }, { title: "Taken", content: "y" }]
-            }) { id } }"#,
+            }) { token } }"#,
             json!({}),
         )
         .await;
@@ -115,13 +120,15 @@ async fn user_is_updated(app: TestApp) {
 
     // Act
     let data = app
-        .data(
+        .data_by(
+            &id,
             "mutation($id: ID!) { updateUser(id: $id, input: { name: \"Daniel\" }) { id name email } }",
             json!({ "id": id }),
         )
         .await;
     let renamed_and_moved = app
-        .data(
+        .data_by(
+            &id,
             "mutation($id: ID!) { updateUser(id: $id, input: { email: \"daniel@example.com\" }) { name email } }",
             json!({ "id": id }),
         )
@@ -147,7 +154,8 @@ async fn deleting_a_user_deletes_their_posts(app: TestApp) {
 
     // Act
     let data = app
-        .data(
+        .data_by(
+            &gone,
             "mutation($id: ID!) { deleteUser(id: $id) { id deletedPostCount } }",
             json!({ "id": gone }),
         )
@@ -261,7 +269,8 @@ async fn each_mutation_field_sees_the_writes_before_it(app: TestApp) {
 
     // Act: one request, three writes; each answer reads after its own write.
     let data = app
-        .data(
+        .data_by(
+            &author,
             r#"mutation($author: ID!) {
                 a: createPost(input: { authorId: $author, title: "A", content: "" }) { author { postCount name } }
                 b: createPost(input: { authorId: $author, title: "B", content: "" }) { author { postCount name } }
@@ -299,25 +308,31 @@ async fn delete_counts_exactly_while_posts_are_being_added(app: TestApp) {
 
     // Act: a delete races ten new posts for the same user.
     let create = |n: usize| {
-        app.graphql(
+        app.graphql_by(
+            &author,
             "mutation($input: CreatePostInput!) { createPost(input: $input) { id } }",
-            json!({ "input": { "authorId": author, "title": format!("Racing {n}"), "content": "" } }),
+            json!({ "input": { "title": format!("Racing {n}"), "content": "" } }),
         )
     };
-    let delete = app.graphql(
+    let delete = app.graphql_by(
+        &author,
         "mutation($id: ID!) { deleteUser(id: $id) { deletedPostCount } }",
         json!({ "id": author }),
     );
     let (deleted, created) =
         tokio::join!(delete, futures_util::future::join_all((0..10).map(create)));
 
-    // Assert: every post that was written was counted; every other write was told NOT_FOUND.
+    // Assert: every post that was written was counted; every other write was told NOT_FOUND
+    // (its author went while it was written) or UNAUTHENTICATED (the token went with them).
     assert!(deleted.get("errors").is_none(), "{deleted}");
     let mut written = 0;
     for body in &created {
         match body.get("errors") {
             None => written += 1,
-            Some(_) => assert_eq!(error_code(body), "NOT_FOUND", "{body}"),
+            Some(_) => assert!(
+                ["NOT_FOUND", "UNAUTHENTICATED"].contains(&error_code(body)),
+                "{body}"
+            ),
         }
     }
     assert_eq!(
@@ -351,7 +366,8 @@ async fn reads_never_lose_their_data_to_a_concurrent_delete(app: TestApp) {
     }));
     let deletes = async {
         for user in &users {
-            app.data(
+            app.data_by(
+                user,
                 "mutation($id: ID!) { deleteUser(id: $id) { id } }",
                 json!({ "id": user }),
             )
