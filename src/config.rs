@@ -83,6 +83,51 @@ pub struct Settings {
     /// How long a log-in (a bearer token) stays valid.
     #[arg(long, env = "BLOGQL_SESSION_TTL", default_value = "30d", value_parser = parse_duration, global = true)]
     pub session_ttl: Duration,
+
+    #[command(flatten)]
+    pub live: LiveSettings,
+}
+
+/// Subscriptions over WebSocket: how many, how far behind, how long to wait.
+#[derive(Debug, Clone, Args)]
+pub struct LiveSettings {
+    /// Most WebSocket connections this instance holds at once; past it an upgrade is refused
+    /// with HTTP 503.
+    #[arg(
+        long,
+        env = "BLOGQL_MAX_WS_CONNECTIONS",
+        default_value_t = 1_000,
+        global = true
+    )]
+    pub max_ws_connections: usize,
+
+    /// Most subscriptions one connection runs at once; another is TOO_MANY_SUBSCRIPTIONS.
+    #[arg(
+        long,
+        env = "BLOGQL_MAX_SUBSCRIPTIONS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub max_subscriptions: usize,
+
+    /// Events a subscriber may fall behind (unread by its client) before it is disconnected
+    /// (close code 1013), rather than buffered without bound.
+    #[arg(
+        long,
+        env = "BLOGQL_SUBSCRIPTION_BUFFER",
+        default_value_t = 256,
+        global = true
+    )]
+    pub subscription_buffer: usize,
+
+    /// How long a new connection has to send `connection_init` (then close code 4408).
+    #[arg(long, env = "BLOGQL_WS_INIT_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub ws_init_timeout: Duration,
+
+    /// How often a WebSocket ping frame goes to every connection, to keep it (and the proxies
+    /// on its way) alive and to find dead peers; one unanswered for two periods closes it.
+    #[arg(long, env = "BLOGQL_WS_KEEPALIVE", default_value = "30s", value_parser = parse_duration, global = true)]
+    pub ws_keepalive: Duration,
 }
 
 /// What one request may ask for; beyond a limit a request is refused with a coded error before

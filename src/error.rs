@@ -39,6 +39,12 @@ pub enum AppError {
     /// The request ran longer than `--request-timeout`; its work was cancelled.
     #[error("the request took longer than {0} ms and was cancelled (--request-timeout / BLOGQL_REQUEST_TIMEOUT)")]
     Timeout(u128),
+    /// A connection already runs `--max-subscriptions` subscriptions.
+    #[error("this connection already runs {0} subscriptions (--max-subscriptions / BLOGQL_MAX_SUBSCRIPTIONS): complete one first")]
+    TooManySubscriptions(usize),
+    /// A subscriber fell more events behind than its buffer holds; its connection is closed.
+    #[error("this subscriber fell {0} events behind its buffer (--subscription-buffer / BLOGQL_SUBSCRIPTION_BUFFER) and is disconnected: reconnect, and catch up with a query")]
+    SlowConsumer(u64),
     #[error("internal error")]
     Internal(String),
     /// An internal error already logged where it happened: a failed loader batch reaches every
@@ -61,6 +67,8 @@ impl AppError {
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::TooManySubscriptions(_) => "TOO_MANY_SUBSCRIPTIONS",
+            AppError::SlowConsumer(_) => "SLOW_CONSUMER",
         }
     }
 

@@ -13,8 +13,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::accounts::Accounts;
 use crate::config::Settings;
+use crate::events::{self, Bus};
 use crate::graphql::Api;
 use crate::http::metrics::Metrics;
+use crate::http::websocket::Sockets;
 use crate::{db, http};
 
 /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
@@ -24,6 +26,8 @@ pub struct Application {
     port: u16,
     server: Server,
     db: DatabaseConnection,
+    sockets: Arc<Sockets>,
+    bus: Bus,
 }
 
 impl Application {
@@ -55,9 +59,22 @@ impl Application {
         // Built once, outside the per-worker closure: every worker shares it.
         let accounts =
             Arc::new(Accounts::new(settings.session_ttl).map_err(|err| anyhow::anyhow!("{err}"))?);
-        let api = web::Data::new(Api::new(db.clone(), settings, accounts.clone()));
+        let bus = Bus::new(db.get_database_backend(), settings.live.subscription_buffer);
+        if bus.crosses_instances() {
+            // One LISTEN connection for the whole instance, whatever the subscribers.
+            let pool = db.get_postgres_connection_pool().clone();
+            tokio::spawn(events::listen::run(pool, bus.clone()));
+        }
+        let api = web::Data::new(Api::new(
+            db.clone(),
+            settings,
+            accounts.clone(),
+            bus.clone(),
+        ));
+        let sockets = Arc::new(Sockets::new(&settings.live));
         let accounts = web::Data::from(accounts);
         let db_for_close = db.clone();
+        let sockets_for_close = sockets.clone();
         let db = web::Data::new(db);
         let metrics = web::Data::from(metrics);
         let exposure = settings.exposure.clone();
@@ -74,6 +91,7 @@ impl Application {
                 .app_data(db.clone())
                 .app_data(metrics.clone())
                 .app_data(accounts.clone())
+                .app_data(web::Data::from(sockets.clone()))
                 .configure(|cfg| http::routes(cfg, &exposure))
         })
         // actix stops at once on SIGINT; Ctrl-C should be as graceful as SIGTERM, so we listen
@@ -88,11 +106,23 @@ impl Application {
             port,
             server,
             db: db_for_close,
+            sockets: sockets_for_close,
+            bus,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The WebSocket connections, to close them all (tests shut down as the binary does).
+    pub fn sockets(&self) -> Arc<Sockets> {
+        self.sockets.clone()
+    }
+
+    /// The event bus of this instance (tests deliver events straight to it).
+    pub fn bus(&self) -> Bus {
+        self.bus.clone()
     }
 
     /// A handle to stop the server from elsewhere (tests stop theirs when they end).
@@ -104,9 +134,11 @@ impl Application {
     /// process that listens for SIGINT no longer dies of Ctrl-C, which tests should.
     pub fn stop_on_shutdown_signals(&self) {
         let handle = self.server.handle();
+        let sockets = self.sockets.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
-            tracing::info!("shutting down: finishing in-flight requests");
+            tracing::info!("shutting down: closing WebSockets, finishing in-flight requests");
+            sockets.close_all();
             handle.stop(true).await;
         });
     }

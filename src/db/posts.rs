@@ -183,8 +183,8 @@ pub async fn update(
     })
 }
 
-/// Deletes a post.
-pub async fn delete(db: &impl ConnectionTrait, id: i32, viewer: Viewer) -> AppResult<()> {
+/// Deletes a post (its author's or an admin's to delete); returns who its author was.
+pub async fn delete(db: &impl ConnectionTrait, id: i32, viewer: Viewer) -> AppResult<i32> {
     let author_id: Option<i32> = post::Entity::find_by_id(id)
         .select_only()
         .column(post::Column::AuthorId)
@@ -192,12 +192,13 @@ pub async fn delete(db: &impl ConnectionTrait, id: i32, viewer: Viewer) -> AppRe
         .into_tuple()
         .one(db)
         .await?;
-    viewer.may_act_for(author_id.ok_or_else(|| AppError::not_found("Post", id))?)?;
+    let author_id = author_id.ok_or_else(|| AppError::not_found("Post", id))?;
+    viewer.may_act_for(author_id)?;
     let deleted = post::Entity::delete_by_id(id).exec(db).await?;
     if deleted.rows_affected == 0 {
         return Err(AppError::not_found("Post", id));
     }
-    Ok(())
+    Ok(author_id)
 }
 
 /// Deletes every post of `author_id`; returns how many there were.

@@ -13,6 +13,7 @@ use crate::accounts::Accounts;
 use crate::db;
 use crate::domain::account::Viewer;
 use crate::error::{AppError, AppResult};
+use crate::events::{Bus, Event};
 use crate::loaders::Loaders;
 
 /// The bearer token a request was sent with (once authenticated): what `logOut` revokes.
@@ -67,8 +68,24 @@ pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
 /// write gets the viewer, to check what is theirs inside the transaction.
 pub(crate) async fn mutate<T, F>(ctx: &Context<'_>, write: F) -> async_graphql::Result<T>
 where
-    T: Send,
+    T: Send + 'static,
     F: for<'t> Fn(&'t DatabaseTransaction, Viewer) -> BoxFuture<'t, AppResult<T>> + Send + Sync,
+{
+    mutate_announcing(ctx, |txn, viewer| {
+        let written = write(txn, viewer);
+        Box::pin(async move { Ok((written.await?, Vec::new())) })
+    })
+    .await
+}
+
+/// `mutate` for a write that announces events: they are published with the transaction (on
+/// PostgreSQL inside it, so that only a commit is heard; elsewhere right after the commit).
+pub(crate) async fn mutate_announcing<T, F>(ctx: &Context<'_>, write: F) -> async_graphql::Result<T>
+where
+    T: Send + 'static,
+    F: for<'t> Fn(&'t DatabaseTransaction, Viewer) -> BoxFuture<'t, AppResult<(T, Vec<Event>)>>
+        + Send
+        + Sync,
 {
     let viewer = viewer(ctx)
         .ok_or_else(|| {
@@ -78,11 +95,27 @@ where
         })
         .map_err(|err| err.extend())?;
     let db = database(ctx).map_err(|err| err.extend())?;
-    let written = db::write::transaction(db, |txn| write(txn, viewer)).await;
+    let bus = ctx.data_opt::<Bus>().cloned();
+    let written = db::write::transaction(db, |txn| {
+        let written = write(txn, viewer);
+        let bus = bus.clone();
+        Box::pin(async move {
+            let (value, events) = written.await?;
+            if let Some(bus) = bus {
+                bus.announce_in(txn, &events).await?;
+            }
+            Ok((value, events))
+        })
+    })
+    .await;
     if let Ok(loaders) = loaders(ctx) {
         loaders.clear();
     }
-    written.map_err(|err| err.extend())
+    let (value, events) = written.map_err(|err| err.extend())?;
+    if let Some(bus) = &bus {
+        bus.committed(&events);
+    }
+    Ok(value)
 }
 
 /// Parses a GraphQL `ID` argument into a row id; `field` names the argument in the error.

@@ -8,7 +8,8 @@ use crate::db::follows::EdgeWrite;
 use crate::domain::account::Viewer;
 use crate::domain::follow::FollowEdge;
 use crate::error::AppResult;
-use crate::graphql::context::{mutate, parse_id};
+use crate::events::Event;
+use crate::graphql::context::{mutate, mutate_announcing, parse_id};
 use crate::graphql::objects::User;
 
 /// An edge of the follow graph: `followerId` follows `followeeId`.
@@ -65,8 +66,19 @@ impl FollowMutation {
             follower,
             followee,
             changed,
-        } = mutate(ctx, |txn, viewer| {
-            Box::pin(async move { db::follows::follow(txn, edge.of(viewer)?).await })
+        } = mutate_announcing(ctx, |txn, viewer| {
+            Box::pin(async move {
+                let written = db::follows::follow(txn, edge.of(viewer)?).await?;
+                let events = if written.changed {
+                    vec![Event::Followed {
+                        follower_id: written.follower.id,
+                        followee_id: written.followee.id,
+                    }]
+                } else {
+                    Vec::new()
+                };
+                Ok((written, events))
+            })
         })
         .await?;
         Ok(FollowUserPayload {

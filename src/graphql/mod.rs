@@ -10,9 +10,11 @@ pub mod document;
 pub mod filter;
 pub mod follow;
 pub mod limits;
+pub mod live;
 pub mod objects;
 pub mod order;
 pub mod post;
+pub mod subscription;
 pub mod user;
 
 use async_graphql::extensions::Tracing;
@@ -20,14 +22,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::{
-    EmptySubscription, ErrorExtensions, MergedObject, Schema, SchemaBuilder, ServerError,
-};
+use async_graphql::{ErrorExtensions, MergedObject, Schema, SchemaBuilder, ServerError};
 use sea_orm::DatabaseConnection;
 
 use crate::accounts::{self, Accounts};
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::events::Bus;
 use crate::loaders::batching::BatchScheduler;
 use crate::loaders::Loaders;
 use context::{BearerToken, ClientAddr};
@@ -47,14 +48,14 @@ pub struct MutationRoot(
     follow::FollowMutation,
 );
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, subscription::SubscriptionRoot>;
 
 /// The schema's types, with no data and no limits attached: what `export-schema` prints.
-pub fn schema_builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+pub fn schema_builder() -> SchemaBuilder<QueryRoot, MutationRoot, subscription::SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        subscription::SubscriptionRoot,
     )
 }
 
@@ -75,14 +76,19 @@ pub struct Api {
     /// explain a refusal of `schema` with figures (see `limits`).
     diagnostic: AppSchema,
     db: DatabaseConnection,
-    document_limits: DocumentLimits,
+    document_limits: Arc<DocumentLimits>,
     max_errors: usize,
     max_response_bytes: usize,
     request_timeout: Duration,
 }
 
 impl Api {
-    pub fn new(db: DatabaseConnection, settings: &Settings, accounts: Arc<Accounts>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        settings: &Settings,
+        accounts: Arc<Accounts>,
+        bus: Bus,
+    ) -> Self {
         let limits = &settings.limits;
         let query_limits = QueryLimits {
             max_depth: limits.max_depth,
@@ -91,6 +97,7 @@ impl Api {
         let mut builder = schema_builder()
             .data(db.clone())
             .data(accounts)
+            .data(bus)
             .limit_depth(limits.max_depth)
             .limit_complexity(limits.max_complexity);
         if settings.trace_fields {
@@ -103,11 +110,25 @@ impl Api {
             schema: builder.finish(),
             diagnostic: schema_builder().extension(query_limits).finish(),
             db,
-            document_limits: DocumentLimits::from_settings(settings),
+            document_limits: Arc::new(DocumentLimits::from_settings(settings)),
             max_errors: limits.max_errors,
             max_response_bytes: limits.max_response_bytes,
             request_timeout: limits.request_timeout,
         }
+    }
+
+    /// The executor of subscriptions over WebSocket.
+    pub fn live(&self) -> live::LiveExecutor {
+        live::LiveExecutor {
+            schema: self.schema.clone(),
+            db: self.db.clone(),
+            document_limits: Arc::clone(&self.document_limits),
+        }
+    }
+
+    /// The database the API runs on.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
     }
 
     /// Runs one GraphQL request with loaders of its own, whose batches start when the request

@@ -6,8 +6,9 @@ use async_graphql::{Context, InputObject, Object, ResultExt, SimpleObject, ID};
 use crate::db;
 use crate::db::posts::AllPosts;
 use crate::domain::post::{NewPost, PostChanges};
+use crate::events::Event;
 use crate::graphql::connection::{page_complexity, root_connection, Connection, ListArgs, Node};
-use crate::graphql::context::{loaders, mutate, parse_id, viewer};
+use crate::graphql::context::{loaders, mutate_announcing, parse_id, viewer};
 use crate::graphql::filter::PostFilterInput;
 use crate::graphql::objects::Post;
 use crate::graphql::order::PostOrder;
@@ -119,12 +120,17 @@ impl PostMutation {
             .transpose()
             .extend()?;
         let new = NewPost::parse(input.title, input.content).extend()?;
-        let post = mutate(ctx, |txn, viewer| {
+        let post = mutate_announcing(ctx, |txn, viewer| {
             let new = new.clone();
             Box::pin(async move {
                 let author_id = author_id.unwrap_or(viewer.user_id);
                 viewer.may_act_for(author_id)?;
-                db::posts::create(txn, author_id, new).await
+                let post = db::posts::create(txn, author_id, new).await?;
+                let created = Event::PostCreated {
+                    post_id: post.id,
+                    author_id: post.author_id,
+                };
+                Ok((post, vec![created]))
             })
         })
         .await?;
@@ -145,8 +151,16 @@ impl PostMutation {
             .transpose()
             .extend()?;
         let changes = PostChanges::parse(input.title, input.content, author_id).extend()?;
-        let post = mutate(ctx, |txn, viewer| {
-            Box::pin(db::posts::update(txn, id, changes.clone(), viewer))
+        let post = mutate_announcing(ctx, |txn, viewer| {
+            let changes = changes.clone();
+            Box::pin(async move {
+                let post = db::posts::update(txn, id, changes, viewer).await?;
+                let updated = Event::PostUpdated {
+                    post_id: post.id,
+                    author_id: post.author_id,
+                };
+                Ok((post, vec![updated]))
+            })
         })
         .await?;
         Ok(Post::new(post))
@@ -159,8 +173,17 @@ impl PostMutation {
         id: ID,
     ) -> async_graphql::Result<DeletePostPayload> {
         let id = parse_id("id", &id).extend()?;
-        mutate(ctx, |txn, viewer| {
-            Box::pin(db::posts::delete(txn, id, viewer))
+        mutate_announcing(ctx, |txn, viewer| {
+            Box::pin(async move {
+                let author_id = db::posts::delete(txn, id, viewer).await?;
+                Ok((
+                    (),
+                    vec![Event::PostDeleted {
+                        post_id: id,
+                        author_id,
+                    }],
+                ))
+            })
         })
         .await?;
         Ok(DeletePostPayload { id: ID::from(id) })

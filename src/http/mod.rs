@@ -6,6 +6,7 @@ mod health;
 pub mod metrics;
 pub mod playground;
 pub mod protocol;
+pub mod websocket;
 
 use actix_cors::Cors;
 use actix_web::http::{header, StatusCode};
@@ -24,6 +25,17 @@ pub fn routes(cfg: &mut web::ServiceConfig, exposure: &ExposureSettings) {
     cfg.service(
         web::resource("/graphql")
             .route(web::post().to(graphql_post))
+            .route(
+                web::get()
+                    .guard(actix_web::guard::fn_guard(|ctx| {
+                        ctx.head()
+                            .headers()
+                            .get(header::UPGRADE)
+                            .and_then(|value| value.to_str().ok())
+                            .is_some_and(|value| value.eq_ignore_ascii_case("websocket"))
+                    }))
+                    .to(websocket::upgrade),
+            )
             .route(web::get().to(graphql_get))
             .default_service(web::to(method_not_allowed)),
     )
@@ -169,7 +181,7 @@ async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, HttpError
     Ok(body)
 }
 
-fn error_response(err: &HttpError, response_type: ResponseType) -> HttpResponse {
+pub(crate) fn error_response(err: &HttpError, response_type: ResponseType) -> HttpResponse {
     HttpResponse::build(err.status)
         .content_type(response_type.content_type())
         .insert_header((header::VARY, "Accept"))

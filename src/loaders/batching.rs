@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::future::BoxFuture;
+use futures_util::Stream;
 
 type Parked = Arc<Mutex<Vec<BoxFuture<'static, ()>>>>;
 
@@ -52,6 +53,16 @@ impl BatchScheduler {
         }
         .await
     }
+
+    /// Runs `stream` (a subscription's, whose items use the loaders) with the same gate: a
+    /// batch starts once the item being resolved has nothing left to do but wait.
+    pub fn run_stream<S: Stream>(&self, stream: S) -> impl Stream<Item = S::Item> {
+        StreamGate {
+            stream: Box::pin(stream),
+            parked: self.parked.clone(),
+            busy_polls: 0,
+        }
+    }
 }
 
 fn lock(parked: &Parked) -> std::sync::MutexGuard<'_, Vec<BoxFuture<'static, ()>>> {
@@ -71,28 +82,59 @@ impl<F: Future> Future for Gate<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let woken = Arc::new(WakeFlag {
-            woken: AtomicBool::new(false),
-            outer: cx.waker().clone(),
-        });
-        let waker = Waker::from(woken.clone());
-        let poll = self.request.as_mut().poll(&mut Context::from_waker(&waker));
-        if poll.is_ready() {
-            return poll;
-        }
-        // When the request woke itself while being polled (a cooperative yield, as
-        // futures-util's `FuturesUnordered` does every 32 futures), it has more to do before it
-        // is idle; it will be polled again, since the outer waker was woken.
-        let busy = woken.woken.load(Ordering::SeqCst);
-        self.busy_polls = if busy { self.busy_polls + 1 } else { 0 };
-        if !busy || self.busy_polls >= MAX_BUSY_POLLS {
-            self.busy_polls = 0;
-            for batch in lock(&self.parked).drain(..) {
-                tokio::spawn(batch);
-            }
-        }
-        poll
+        let this = &mut *self;
+        poll_gated(&this.parked, &mut this.busy_polls, cx, |cx| {
+            this.request.as_mut().poll(cx)
+        })
     }
+}
+
+/// A subscription's stream under a scheduler: each item is resolved like a request.
+struct StreamGate<S: Stream> {
+    stream: Pin<Box<S>>,
+    parked: Parked,
+    busy_polls: u32,
+}
+
+impl<S: Stream> Stream for StreamGate<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = &mut *self;
+        poll_gated(&this.parked, &mut this.busy_polls, cx, |cx| {
+            this.stream.as_mut().poll_next(cx)
+        })
+    }
+}
+
+/// Polls with `poll`, then starts the parked batches if that left the work idle.
+fn poll_gated<T>(
+    parked: &Parked,
+    busy_polls: &mut u32,
+    cx: &mut Context<'_>,
+    poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+) -> Poll<T> {
+    let woken = Arc::new(WakeFlag {
+        woken: AtomicBool::new(false),
+        outer: cx.waker().clone(),
+    });
+    let waker = Waker::from(woken.clone());
+    let polled = poll(&mut Context::from_waker(&waker));
+    if polled.is_ready() {
+        return polled;
+    }
+    // When the work woke itself while being polled (a cooperative yield, as futures-util's
+    // `FuturesUnordered` does every 32 futures), it has more to do before it is idle; it will
+    // be polled again, since the outer waker was woken.
+    let busy = woken.woken.load(Ordering::SeqCst);
+    *busy_polls = if busy { *busy_polls + 1 } else { 0 };
+    if !busy || *busy_polls >= MAX_BUSY_POLLS {
+        *busy_polls = 0;
+        for batch in lock(parked).drain(..) {
+            tokio::spawn(batch);
+        }
+    }
+    polled
 }
 
 /// Wakes the outer task and records that it happened.

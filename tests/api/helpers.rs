@@ -135,6 +135,11 @@ pub struct TestApp {
     /// The pool the server uses (closing it makes the server's database unreachable).
     pub server_db: DatabaseConnection,
     statements: Arc<AtomicUsize>,
+    /// The settings the server was built with (a second instance uses them too).
+    pub settings: Settings,
+    /// The server's event bus and WebSocket connections.
+    pub bus: blogql::events::Bus,
+    pub sockets: Arc<blogql::http::websocket::Sockets>,
     /// Bearer tokens of the users the helpers made, by user id.
     tokens: Mutex<HashMap<String, String>>,
     client: reqwest::Client,
@@ -176,6 +181,8 @@ pub async fn spawn_app_with(
     let app = Application::build_with_db(&settings, db).expect("build the application");
     let address = format!("http://127.0.0.1:{}", app.port());
     let server = app.handle();
+    let bus = app.bus();
+    let sockets = app.sockets();
     tokio::spawn(app.run_until_stopped());
 
     let db = Database::connect(&database.url)
@@ -187,6 +194,9 @@ pub async fn spawn_app_with(
         db,
         server_db,
         statements,
+        settings,
+        bus,
+        sockets,
         tokens: Mutex::default(),
         client: reqwest::Client::new(),
         _database: database,
@@ -202,6 +212,17 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// Another blogql instance on the same database (as behind a load balancer); returns its
+    /// address. It stops when the test's runtime ends.
+    pub async fn another_instance(&self) -> String {
+        let app = Application::build(&self.settings)
+            .await
+            .expect("build a second instance");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
     /// `POST /graphql` with `query` and `variables`, anonymously; returns the response body.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         self.send(None, query, variables).await

@@ -14,6 +14,7 @@ mod follows;
 mod fuzz;
 mod http;
 mod limits;
+mod live;
 mod ordering;
 mod outage;
 mod ownership;
