@@ -28,6 +28,9 @@ pub struct Application {
     db: DatabaseConnection,
     sockets: Arc<Sockets>,
     bus: Bus,
+    /// The PostgreSQL event listener: it holds a pooled connection, so it ends before the
+    /// pool is closed (closing waits for every connection to come back).
+    listener: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -60,11 +63,11 @@ impl Application {
         let accounts =
             Arc::new(Accounts::new(settings.session_ttl).map_err(|err| anyhow::anyhow!("{err}"))?);
         let bus = Bus::new(db.get_database_backend(), settings.live.subscription_buffer);
-        if bus.crosses_instances() {
-            // One LISTEN connection for the whole instance, whatever the subscribers.
+        // One LISTEN connection for the whole instance, whatever the subscribers.
+        let event_listener = bus.crosses_instances().then(|| {
             let pool = db.get_postgres_connection_pool().clone();
-            tokio::spawn(events::listen::run(pool, bus.clone()));
-        }
+            tokio::spawn(events::listen::run(pool, bus.clone()))
+        });
         let api = web::Data::new(Api::new(
             db.clone(),
             settings,
@@ -108,6 +111,7 @@ impl Application {
             db: db_for_close,
             sockets: sockets_for_close,
             bus,
+            listener: event_listener,
         })
     }
 
@@ -148,6 +152,11 @@ impl Application {
     /// SQLite checkpoints its WAL and server connections end cleanly.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        if let Some(listener) = self.listener {
+            listener.abort();
+            // Cancelled: its connection goes back to the pool.
+            let _ = listener.await;
+        }
         if let Err(err) = self.db.close().await {
             tracing::warn!(error = %err, "closing the database pool");
         }

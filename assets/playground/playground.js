@@ -1,6 +1,7 @@
-// The blogql playground: GraphiQL against this server's /graphql, with the docs explorer,
-// the variables and headers editors, and a first query to run. `?query=` (and `?variables=`)
-// in the page's URL prefill the editors, so a link can carry a query.
+// The blogql playground: GraphiQL against this server's /graphql (subscriptions over its
+// WebSocket), with the docs explorer, the variables and headers editors, and a first query to
+// run. `?query=` (and `?variables=`) in the page's URL prefill the editors, so a link can
+// carry a query.
 (function () {
   'use strict';
 
@@ -24,8 +25,14 @@
   ].join('\n');
 
   var params = new URLSearchParams(window.location.search);
+  var endpoint = new URL('/graphql', window.location.href);
+  var socket = new URL(endpoint.href);
+  socket.protocol = endpoint.protocol === 'https:' ? 'wss:' : 'ws:';
+  // Subscriptions go over the WebSocket (graphql-transport-ws); the headers editor's headers
+  // travel as its connection_init payload, so a bearer token there works for both.
   var fetcher = GraphiQL.createFetcher({
-    url: new URL('/graphql', window.location.href).href,
+    url: endpoint.href,
+    subscriptionUrl: socket.href,
   });
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(

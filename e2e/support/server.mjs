@@ -21,15 +21,16 @@ function blogqlEnv() {
 }
 
 /**
- * Starts blogql; resolves to { url, stop } once it listens. `seed` loads the demo data first.
+ * Starts blogql; resolves to { url, stop } once it listens. `seed` loads the demo data first;
+ * `databaseUrl` is a database to use (a fresh SQLite file by default); `args` are more flags.
  */
-export async function startBlogql({ seed = false } = {}) {
+export async function startBlogql({ seed = false, databaseUrl: given, args = [] } = {}) {
   if (!existsSync(blogqlBin)) {
     throw new Error(`${blogqlBin} does not exist: run \`cargo build\` first (or set BLOGQL_BIN)`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'blogql-e2e-'));
-  const databaseUrl = `sqlite://${join(dir, 'e2e.db')}?mode=rwc`;
-  const common = ['--database-url', databaseUrl, '--log', 'info'];
+  const databaseUrl = given ?? `sqlite://${join(dir, 'e2e.db')}?mode=rwc`;
+  const common = ['--database-url', databaseUrl, '--log', 'info', ...args];
   if (seed) {
     const seeded = spawnSync(blogqlBin, [...common, 'seed-demo'], { env: blogqlEnv(), encoding: 'utf8' });
     if (seeded.status !== 0) {
@@ -62,4 +63,42 @@ export async function startBlogql({ seed = false } = {}) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+const POSTGRES_URL = process.env.BLOGQL_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+function psql(sql) {
+  return spawnSync('psql', [POSTGRES_URL, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { encoding: 'utf8' });
+}
+
+/**
+ * A fresh PostgreSQL database for one test: { url, drop }, or null (with a loud message)
+ * outside CI when PostgreSQL cannot be reached. Under CI an unreachable server fails.
+ */
+export function createPostgresDatabase() {
+  const name = `e2e_${process.pid}_${Date.now()}`;
+  const created = psql(`CREATE DATABASE ${name}`);
+  if (created.status !== 0) {
+    const why = `PostgreSQL at ${POSTGRES_URL} is unreachable: ${created.stderr || created.error}`;
+    if (process.env.CI) throw new Error(why);
+    console.error(`\n!!! SKIPPED: ${why}\n`);
+    return null;
+  }
+  return {
+    url: POSTGRES_URL.replace(/\/[^/]*$/, `/${name}`),
+    drop() {
+      psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+/** Restarts the local PostgreSQL cluster (as root, as CI runs); false if it cannot here. */
+export function restartPostgres() {
+  const versions = spawnSync('ls', ['/etc/postgresql'], { encoding: 'utf8' }).stdout.trim().split('\n');
+  const restarted = spawnSync(
+    'pg_ctlcluster',
+    ['--skip-systemctl-redirect', versions[0], 'main', 'restart'],
+    { encoding: 'utf8' },
+  );
+  return restarted.status === 0;
 }

@@ -177,3 +177,40 @@ test('the playground logs in and runs a mutation with the token in the headers e
     await context.close();
   }
 });
+
+test('the playground runs a subscription over its WebSocket', { skip: chromiumMissing }, async () => {
+  const { page, context, outside, pageErrors } = await openPlayground({
+    query: 'subscription { postCreated { title author { name } } }',
+  });
+  try {
+    // Act: subscribe in the page, then write posts (as John) until one shows up.
+    await page.click('.graphiql-execute-button');
+    const login = await (await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: LOG_IN }),
+    })).json();
+    const token = login.data.logIn.token;
+    let shown = false;
+    for (let n = 0; n < 50 && !shown; n += 1) {
+      const created = await (await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: `mutation { createPost(input: { title: "Live ${n}", content: "" }) { id } } ` }),
+      })).json();
+      assert.equal(created.errors, undefined, JSON.stringify(created));
+      shown = await page
+        .waitForFunction(() => document.querySelector('.result-window')?.textContent.includes('Live '), null, { timeout: 300 })
+        .then(() => true, () => false);
+    }
+
+    // Assert
+    assert.ok(shown, 'a new post appeared in the result pane');
+    const result = await page.textContent('.result-window');
+    assert.ok(result.includes('"John"'), result);
+    assert.deepEqual(outside, [], 'the page made requests outside the server origin');
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+  }
+});
