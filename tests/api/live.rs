@@ -20,6 +20,8 @@ use crate::helpers::{spawn_app_with, Backend, TestApp};
 backend_tests!(
     created_posts_reach_subscribers_until_they_unsubscribe,
     feed_and_follows_reach_the_viewer_only,
+    payloads_cost_the_same_statements_whatever_they_hold,
+    a_subscriber_catches_up_with_a_query_after_a_disconnect,
 );
 backend_tests!(on [sqlite]:
     a_bad_token_closes_the_socket_with_4403,
@@ -481,4 +483,103 @@ async fn delivery_resumes_after_the_listener_loses_its_connection(app: TestApp) 
     assert!(next_data(&heard, "1")["postCreated"]["title"]
         .as_str()
         .is_some_and(|title| title.starts_with("After ")));
+}
+
+async fn payloads_cost_the_same_statements_whatever_they_hold(app: TestApp) {
+    // Arrange: an author with 2 posts and one with 12; a payload that lists the author's posts
+    // with each post's author (N+1 if resolved one by one).
+    let few = app
+        .create_user_with_posts("Few", "few@example.com", &["F0".into(), "F1".into()])
+        .await;
+    let titles: Vec<String> = (0..12).map(|n| format!("M{n}")).collect();
+    let many = app
+        .create_user_with_posts("Many", "many@example.com", &titles)
+        .await;
+    let mut socket = Socket::init(&app.address, json!({})).await;
+    socket
+        .subscribe(
+            "1",
+            "subscription { postCreated { title author { name posts(first: 20) { nodes { title author { name } } } } } }",
+        )
+        .await;
+    // Warmed up by someone else: the payloads below list their authors' posts.
+    let warm = app.create_user("Warm", "warm@example.com").await;
+    warm_up(&app, &mut socket, &warm, "1").await;
+    let mut statements = Vec::new();
+
+    for (author, title) in [(&few, "Few's"), (&many, "Many's")] {
+        // Act: drain what the warm-up left, then count one write and its event.
+        while tokio::time::timeout(Duration::from_millis(300), socket.next())
+            .await
+            .is_ok()
+        {}
+        app.reset_statements();
+        post(&app, author, title).await;
+        let event = socket.next_real().await;
+        statements.push(app.statements());
+
+        // Assert: the payload is whole.
+        let listed = next_data(&event, "1")["postCreated"]["author"]["posts"]["nodes"]
+            .as_array()
+            .expect("posts")
+            .len();
+        assert!(listed >= 3, "{event}");
+    }
+
+    // Assert: the same statements for 3 posts as for 13.
+    assert_eq!(statements[0], statements[1], "{statements:?}");
+}
+
+async fn a_subscriber_catches_up_with_a_query_after_a_disconnect(app: TestApp) {
+    // Arrange: a subscriber hears a post, then goes away; two posts are written meanwhile.
+    let author = app.create_user("Ann", "ann@example.com").await;
+    let mut socket = Socket::init(&app.address, json!({})).await;
+    socket
+        .subscribe("1", "subscription { postCreated { title createdAt } }")
+        .await;
+    warm_up(&app, &mut socket, &author, "1").await;
+    post(&app, &author, "Last seen").await;
+    let seen = next_data(&socket.next_real().await, "1")["postCreated"].clone();
+    drop(socket);
+    post(&app, &author, "Missed 1").await;
+    post(&app, &author, "Missed 2").await;
+
+    // Act: the catch-up query the README shows.
+    let data = app
+        .data(
+            "query($since: DateTime!) { posts(orderBy: [{ field: CREATED_AT, direction: ASC }], filter: { createdAt: { gt: $since } }) { nodes { title } } }",
+            json!({ "since": seen["createdAt"] }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(seen["title"], "Last seen");
+    assert_eq!(
+        data["posts"]["nodes"],
+        json!([{ "title": "Missed 1" }, { "title": "Missed 2" }])
+    );
+}
+
+#[tokio::test]
+async fn idle_connections_get_ping_frames() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |settings| {
+        settings.live.ws_keepalive = Duration::from_millis(100);
+    })
+    .await
+    else {
+        return;
+    };
+    let mut socket = Socket::init(&app.address, json!({})).await;
+    let mut pings = 0;
+    while pings < 2 {
+        let frame = tokio::time::timeout(PATIENCE, socket.0.next())
+            .await
+            .expect("a frame in time")
+            .expect("the socket is open")
+            .expect("a frame");
+        if matches!(frame, Message::Ping(_)) {
+            pings += 1;
+        }
+    }
+    assert_eq!(pings, 2);
 }
