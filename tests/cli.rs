@@ -428,3 +428,54 @@ async fn no_password_reaches_a_log_line() {
         );
     }
 }
+
+#[tokio::test]
+async fn sigterm_closes_websockets_cleanly_and_exits() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    // Arrange: a subscriber connected to the real binary.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("ws.db").display());
+    let (mut child, address, _) = serve(&db_url);
+    let mut request = format!("{}/graphql", address.replacen("http", "ws", 1))
+        .into_client_request()
+        .expect("a request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("a header value"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("open the WebSocket");
+    socket
+        .send(Message::text(r#"{"type":"connection_init"}"#))
+        .await
+        .expect("send connection_init");
+    socket
+        .send(Message::text(
+            r#"{"id":"1","type":"subscribe","payload":{"query":"subscription { postCreated { title } }"}}"#,
+        ))
+        .await
+        .expect("subscribe");
+
+    // Act
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    let mut close_code = None;
+    while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(20), socket.next()).await {
+        if let Ok(Message::Close(close)) = frame {
+            close_code = close.map(|close| u16::from(close.code));
+            break;
+        }
+    }
+    let status = child.wait().expect("wait for blogql");
+
+    // Assert: the socket was closed with 1001 (going away), and the server ended cleanly.
+    assert!(killed.success());
+    assert_eq!(close_code, Some(1001));
+    assert!(status.success(), "blogql exited with {status}");
+}

@@ -424,6 +424,25 @@ async fn events_cross_instances_and_only_committed_writes_are_heard(app: TestApp
         .await;
     warm_up(&app, &mut socket, &author, "1").await;
 
+    // One LISTEN connection per instance, however many subscribe.
+    let mut more = Socket::init(&other, json!({})).await;
+    for id in ["a", "b", "c"] {
+        more.subscribe(id, "subscription { postDeleted { id } }")
+            .await;
+    }
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        ))
+        .await
+        .expect("count the listeners")
+        .expect("a row");
+    let listening: i64 = row.try_get_by_index(0).expect("a count");
+    assert_eq!(listening, 2, "two instances, two LISTEN connections");
+
     // Act: a write that fails (a taken title: its transaction rolls back), then one that
     // commits.
     post(&app, &author, "Taken").await;
