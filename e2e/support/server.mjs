@@ -94,6 +94,7 @@ export function createPostgresDatabase() {
 
 /** Restarts the local PostgreSQL cluster (as root, as CI runs); false if it cannot here. */
 export function restartPostgres() {
+  if (process.getuid?.() !== 0) return false;
   const versions = spawnSync('ls', ['/etc/postgresql'], { encoding: 'utf8' }).stdout.trim().split('\n');
   const restarted = spawnSync(
     'pg_ctlcluster',

@@ -120,22 +120,27 @@ test('on PostgreSQL, a post written through one instance reaches a subscriber of
 
     // A PostgreSQL restart: the listener reconnects by itself, and delivery resumes (posts
     // written while it reconnects are missed, as the README says).
-    assert.ok(restartPostgres(), 'PostgreSQL restarted (pg_ctlcluster, as root)');
-    let resumed = false;
-    for (let n = 0; n < 100 && !resumed; n += 1) {
-      const before = subscription.received.length;
-      const body = await graphql(
-        first.url,
-        'mutation($title: String!) { createPost(input: { title: $title, content: "" }) { id } }',
-        { title: `After restart ${n}` },
-        token,
-      );
-      // The first writes may meet the restart (SERVICE_UNAVAILABLE): that is the server's answer.
-      if (body.errors) continue;
-      resumed = await subscription.after(before, 500);
+    if (restartPostgres()) {
+      let resumed = false;
+      for (let n = 0; n < 100 && !resumed; n += 1) {
+        const before = subscription.received.length;
+        const body = await graphql(
+          first.url,
+          'mutation($title: String!) { createPost(input: { title: $title, content: "" }) { id } }',
+          { title: `After restart ${n}` },
+          token,
+        );
+        // The first writes may meet the restart (SERVICE_UNAVAILABLE): that is the server's answer.
+        if (body.errors) continue;
+        resumed = await subscription.after(before, 500);
+      }
+      assert.ok(resumed, 'delivery resumed after the restart');
+      assert.match(subscription.received.at(-1).data.postCreated.title, /^After restart \d+$/);
+    } else if (process.env.CI) {
+      assert.fail('PostgreSQL could not be restarted (pg_ctlcluster, as root): the restart is not tested');
+    } else {
+      console.error('\n!!! SKIPPED: the PostgreSQL restart (pg_ctlcluster needs root and a local cluster)\n');
     }
-    assert.ok(resumed, 'delivery resumed after the restart');
-    assert.match(subscription.received.at(-1).data.postCreated.title, /^After restart \d+$/);
 
     // Unsubscribing stops delivery: a post after it is not heard, while a second subscription
     // made after the dispose hears it.
