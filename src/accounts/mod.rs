@@ -24,6 +24,7 @@ use crate::db;
 use crate::domain::account::{Password, Role, Viewer};
 use crate::domain::user::{Email, NewUser};
 use crate::error::{AppError, AppResult};
+use crate::events::{Bus, Event};
 pub use limiter::LoginLimiter;
 pub use password::Hasher;
 
@@ -59,24 +60,43 @@ impl Accounts {
     }
 
     /// Creates a user with a password, and their first posts, and logs them in: one
-    /// transaction.
+    /// transaction, which announces the posts on `bus` like any other new post.
     pub async fn sign_up(
         &self,
         db: &DatabaseConnection,
         new: NewUser,
         password: Password,
+        bus: Option<&Bus>,
     ) -> AppResult<(user::Model, Session)> {
         let hash = self.hasher.hash(&password).await?;
         let ttl = self.session_ttl;
-        db::write::transaction(db, |txn| {
-            let (new, hash) = (new.clone(), hash.clone());
+        let bus = bus.cloned();
+        let (user, session, events) = db::write::transaction(db, |txn| {
+            let (new, hash, bus) = (new.clone(), hash.clone(), bus.clone());
             Box::pin(async move {
+                let with_posts = !new.posts.is_empty();
                 let user = db::users::create(txn, new, Some(hash)).await?;
                 let session = open_session(txn, user.id, ttl).await?;
-                Ok((user, session))
+                let mut events = Vec::new();
+                if let (true, Some(bus)) = (with_posts, &bus) {
+                    events = db::posts::ids_by_author(txn, user.id)
+                        .await?
+                        .into_iter()
+                        .map(|post_id| Event::PostCreated {
+                            post_id,
+                            author_id: user.id,
+                        })
+                        .collect();
+                    bus.announce_in(txn, &events).await?;
+                }
+                Ok((user, session, events))
             })
         })
-        .await
+        .await?;
+        if let Some(bus) = &bus {
+            bus.committed(&events);
+        }
+        Ok((user, session))
     }
 
     /// Logs in the user with `email` if `password` is theirs. Every failure is the same

@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Utc};
 use entity::post;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, SqlErr,
 };
 
 use sea_orm::sea_query::{Expr, SimpleExpr};
@@ -120,6 +120,18 @@ pub async fn insert_many(
         .await
         .map_err(|err| write_error(err, author_id))?;
     Ok(())
+}
+
+/// The ids of `author_id`'s posts, oldest first.
+pub async fn ids_by_author(db: &impl ConnectionTrait, author_id: i32) -> AppResult<Vec<i32>> {
+    Ok(post::Entity::find()
+        .select_only()
+        .column(post::Column::Id)
+        .filter(post::Column::AuthorId.eq(author_id))
+        .order_by_asc(post::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// Writes a new post for `author_id` (who must exist).

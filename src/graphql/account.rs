@@ -8,6 +8,7 @@ use crate::accounts::{self, Session};
 use crate::domain::account::Password;
 use crate::domain::user::NewUser;
 use crate::error::AppError;
+use crate::events::Bus;
 use crate::graphql::connection::Node;
 use crate::graphql::context::{
     accounts, bearer_token, client_addr, database, forget_loaded, loaders, viewer,
@@ -101,7 +102,12 @@ impl AccountMutation {
         let password = Password::parse(input.password).extend()?;
         let signed_up = accounts(ctx)
             .extend()?
-            .sign_up(database(ctx).extend()?, new, password)
+            .sign_up(
+                database(ctx).extend()?,
+                new,
+                password,
+                ctx.data_opt::<Bus>(),
+            )
             .await;
         forget_loaded(ctx);
         let (user, session) = signed_up.extend()?;

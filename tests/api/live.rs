@@ -22,6 +22,7 @@ backend_tests!(
     feed_and_follows_reach_the_viewer_only,
     payloads_cost_the_same_statements_whatever_they_hold,
     a_subscriber_catches_up_with_a_query_after_a_disconnect,
+    posts_written_at_sign_up_are_announced,
 );
 backend_tests!(on [sqlite]:
     a_bad_token_closes_the_socket_with_4403,
@@ -601,4 +602,38 @@ async fn idle_connections_get_ping_frames() {
         }
     }
     assert_eq!(pings, 2);
+}
+
+async fn posts_written_at_sign_up_are_announced(app: TestApp) {
+    // Arrange
+    let author = app.create_user("Ann", "ann@example.com").await;
+    let mut socket = Socket::init(&app.address, json!({})).await;
+    socket
+        .subscribe(
+            "1",
+            "subscription { postCreated { title author { name } } }",
+        )
+        .await;
+    warm_up(&app, &mut socket, &author, "1").await;
+
+    // Act
+    app.data(
+        "mutation { signUp(input: { name: \"Bea\", email: \"bea@example.com\", password: \"correct horse\", posts: [{ title: \"Hello\", content: \"\" }, { title: \"Again\", content: \"\" }] }) { token } }",
+        json!({}),
+    )
+    .await;
+    let first = socket.next_real().await;
+    let second = socket.next_real().await;
+
+    // Assert
+    assert_eq!(
+        [
+            next_data(&first, "1")["postCreated"].clone(),
+            next_data(&second, "1")["postCreated"].clone(),
+        ],
+        [
+            json!({ "title": "Hello", "author": { "name": "Bea" } }),
+            json!({ "title": "Again", "author": { "name": "Bea" } }),
+        ]
+    );
 }
