@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, Object, OutputType, ResultExt, SimpleObject, TypeName};
+use async_graphql::{ContainerType, Context, Enum, Object, ResultExt, SimpleObject, TypeName};
 use sea_orm::FromQueryResult;
 
 use crate::db::by_id::HasId;
@@ -17,10 +17,11 @@ use crate::db::page::{
 };
 use crate::error::AppError;
 use crate::graphql::context::{database, loaders};
+use crate::graphql::resolve::Resolved;
 use crate::loaders::{PageExtras, Primed, RelationLoaders};
 
 /// A type that can stand in a connection: a GraphQL object wrapping one row.
-pub trait Node: OutputType + Clone + Send + Sync + 'static {
+pub trait Node: ContainerType + Clone + Send + Sync + 'static {
     /// The GraphQL name; the connection is `<NAME>Connection`.
     const NAME: &'static str;
     type Row;
@@ -167,14 +168,19 @@ where
     Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
     N: Node<Row = Row<L>>,
 {
-    let args = page_args::<L, N>(ctx, &list).extend()?;
-    let extras = wanted_extras(ctx, &args);
-    let (page, total_count) = relation.page(parent, args, extras).await.extend()?;
-    prime::<L::Entity>(ctx, &page.rows).await;
-    let page = without_vanished_owners::<N>(ctx, page, Some(parent))
-        .await
-        .extend()?;
-    Ok(Connection::new(page, total_count))
+    // Boxed: every field of an object is resolved in a future as large as the object's largest
+    // resolver (see `resolve`), and this one would make each of a user's fields several KiB.
+    Box::pin(async move {
+        let args = page_args::<L, N>(ctx, &list).extend()?;
+        let extras = wanted_extras(ctx, &args);
+        let (page, total_count) = relation.page(parent, args, extras).await.extend()?;
+        prime::<L::Entity>(ctx, &page.rows).await;
+        let page = without_vanished_owners::<N>(ctx, page, Some(parent))
+            .await
+            .extend()?;
+        Ok(Connection::new(page, total_count))
+    })
+    .await
 }
 
 /// `page` without the rows whose owner (`Node::owner_of`) is gone, when the selection reads the
@@ -301,8 +307,8 @@ impl<N: Node> Connection<N> {
     }
 
     /// The page's nodes, for clients that need no cursors.
-    async fn nodes(&self) -> &[N] {
-        &self.nodes
+    async fn nodes(&self) -> Vec<Resolved<&N>> {
+        self.nodes.iter().map(Resolved).collect()
     }
 
     /// Where this page stands in the whole list.
@@ -345,8 +351,8 @@ impl<N: Node> Edge<N> {
         self.cursor.encode()
     }
 
-    async fn node(&self) -> &N {
-        &self.node
+    async fn node(&self) -> Resolved<&N> {
+        Resolved(&self.node)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod live;
 pub mod objects;
 pub mod order;
 pub mod post;
+pub mod resolve;
 pub mod subscription;
 pub mod user;
 
@@ -101,7 +102,7 @@ impl Api {
             .limit_depth(limits.max_depth)
             .limit_complexity(limits.max_complexity);
         if settings.trace_fields {
-            builder = builder.extension(Tracing);
+            builder = builder.extension(Tracing).data(resolve::FieldExtensions);
         }
         if !settings.exposure.introspection {
             builder = builder.disable_introspection();

@@ -20,6 +20,7 @@ use crate::graphql::context::{loaders, viewer};
 use crate::graphql::filter::{PostFilterInput, UserFilterInput};
 use crate::graphql::limits::counted;
 use crate::graphql::order::{PostOrder, UserOrder};
+use crate::graphql::resolve::Resolved;
 
 /// Text fields cost by what they can return (other fields cost 1): a name holds up to 1000
 /// characters, a post's content has no bound but the request size.
@@ -333,9 +334,9 @@ impl Post {
 
     /// Who wrote the post. Batched: one statement for all the posts of a response, none when
     /// the author was already loaded.
-    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Resolved<User>> {
         if let Some(author) = &self.author {
-            return Ok(User(Arc::clone(author), Audience::Viewer));
+            return Ok(Resolved(User(Arc::clone(author), Audience::Viewer)));
         }
         let author_id = self.row.author_id;
         let author = loaders(ctx)
@@ -350,6 +351,6 @@ impl Post {
                 AppError::Internal(format!("post {} has no author {author_id}", self.row.id))
             })
             .extend()?;
-        Ok(User(author, Audience::Viewer))
+        Ok(Resolved(User(author, Audience::Viewer)))
     }
 }

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{spawn_app_with, Backend, TestApp};
 
 backend_tests!(on [sqlite]:
     response_type_follows_accept,
@@ -26,6 +26,7 @@ backend_tests!(on [sqlite]:
     health_reports_an_unreachable_database,
     loaders_do_not_outlive_their_request,
     responses_keep_the_order_of_the_selection,
+    fields_that_wait_on_a_loader_keep_their_place,
 );
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -481,4 +482,68 @@ async fn responses_keep_the_order_of_the_selection(app: TestApp) {
         .map(|key| text.find(key).unwrap_or_else(|| panic!("{key} in {text}")))
         .collect();
     assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "{text}");
+}
+
+async fn fields_that_wait_on_a_loader_keep_their_place(app: TestApp) {
+    // Arrange
+    let zoe = app.create_user("Zoe", "zoe@example.com").await;
+    app.create_post(&zoe, "First").await;
+
+    // Act: `posts` waits for its batch, while `name` and `id` are ready at once.
+    let text = app
+        .post("/graphql")
+        .json(&json!({ "query": "{ users { nodes { posts { nodes { title } } name } edges { node { postCount id } } } }" }))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("a body");
+
+    // Assert: the waiting fields come first in each object, as asked, not after the fields
+    // that finished before them.
+    assert!(
+        text.starts_with(
+            r#"{"data":{"users":{"nodes":[{"posts":{"nodes":[{"title":"First"}]},"name":"Zoe"}],"edges":[{"node":{"postCount":1,"id":"#
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn field_tracing_answers_the_same() {
+    // Arrange: with `--trace-fields` every object is resolved by async-graphql's own container
+    // resolver (it calls the tracing extension around each field); without, by ours.
+    let query = "{ users { nodes { id name ...on User { postCount } posts { edges { cursor node { title author { __typename name } } } } } } }";
+    let mut answers = Vec::new();
+    for trace_fields in [false, true] {
+        let Some(app) = spawn_app_with(Backend::Sqlite, |settings| {
+            settings.trace_fields = trace_fields;
+        })
+        .await
+        else {
+            return;
+        };
+        let titles = |titles: &[&str]| {
+            titles
+                .iter()
+                .map(|title| title.to_string())
+                .collect::<Vec<_>>()
+        };
+        app.create_user_with_posts("Ann", "ann@example.com", &titles(&["One", "Two"]))
+            .await;
+        app.create_user_with_posts("Bob", "bob@example.com", &titles(&["Three"]))
+            .await;
+
+        // Act
+        answers.push(app.data(query, json!({})).await);
+    }
+
+    // Assert
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(
+        answers[0]["users"]["nodes"][0]["posts"]["edges"][1]["node"],
+        json!({ "title": "Two", "author": { "__typename": "User", "name": "Ann" } })
+    );
+    assert_eq!(answers[0]["users"]["nodes"][1]["postCount"], 1);
 }

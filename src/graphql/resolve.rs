@@ -1,0 +1,219 @@
+//! How the objects of a list are resolved: what async-graphql's `resolve_container` does, with
+//! one allocation per object where it makes a boxed future and a task for each field, and with
+//! the response keys in the order of the selection (it inserts each field as it finishes, so a
+//! field that waits on a loader would come after the ones selected after it).
+//!
+//! A list of a thousand posts is a few thousand fields: their overhead, not the database, was
+//! most of the server's time. Objects opt in by being returned as `Resolved<T>`.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::registry::Registry;
+use async_graphql::resolver_utils::resolve_container;
+use async_graphql::{
+    ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerError, ServerResult,
+    Value,
+};
+
+/// Schema data saying that extensions wrap every field (`--trace-fields`): objects are then
+/// resolved by async-graphql's own `resolve_container`, which calls them.
+pub struct FieldExtensions;
+
+/// The object `T`, resolved by `resolve_object`. Its GraphQL type is `T`'s.
+pub struct Resolved<T>(pub T);
+
+impl<T: ContainerType> OutputType for Resolved<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        resolve_object(ctx, &self.0).await
+    }
+}
+
+/// Resolves the fields `ctx` selects of `root`, concurrently, into an object whose keys are in
+/// the order of the selection.
+pub async fn resolve_object<'a, T>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &'a T,
+) -> ServerResult<Value>
+where
+    T: ContainerType + ?Sized,
+{
+    let mut fields = Vec::new();
+    let stock = ctx.data_opt::<FieldExtensions>().is_some()
+        || !collect_fields(ctx, root, &ctx.item.node, &mut fields)?;
+    if stock {
+        return resolve_container(ctx, root).await;
+    }
+    let fields_len = fields.len();
+    let resolving = fields.into_iter().map(|field| {
+        let ctx = ctx.clone();
+        async move {
+            let ctx_field = ctx.with_field(field);
+            let name = field.node.response_key().node.clone();
+            if field.node.name.node == "__typename" {
+                return Ok((
+                    name,
+                    Value::String(root.introspection_type_name().into_owned()),
+                ));
+            }
+            let value = root.resolve_field(&ctx_field).await?.unwrap_or_default();
+            Ok::<_, ServerError>((name, value))
+        }
+    });
+    let mut object = IndexMap::with_capacity(fields_len);
+    for result in join_in_place(resolving).await {
+        match result {
+            Ok((name, value)) => insert_value(&mut object, name, value),
+            Err(error) => ctx.add_error(error),
+        }
+    }
+    Ok(if object.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(object)
+    })
+}
+
+/// Runs `futures` concurrently, each polled where it was first put (one allocation for all),
+/// and returns their outputs in order. Unlike `futures_util::future::join_all`, a finished
+/// future is dropped in place rather than moved out with its output: a field's future is as
+/// large as the largest of its object's resolvers, and copying each one back out cost more
+/// than resolving most fields.
+async fn join_in_place<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut futures: Pin<Box<[Option<F>]>> = Box::into_pin(futures.into_iter().map(Some).collect());
+    let mut outputs: Vec<Option<F::Output>> = std::iter::repeat_with(|| None)
+        .take(futures.len())
+        .collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (mut slot, output) in slots(futures.as_mut()).zip(outputs.iter_mut()) {
+            let Some(future) = slot.as_mut().as_pin_mut() else {
+                continue;
+            };
+            match future.poll(cx) {
+                Poll::Ready(value) => {
+                    *output = Some(value);
+                    slot.set(None);
+                }
+                Poll::Pending => pending = true,
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+/// The slots of a pinned slice, each pinned.
+fn slots<T>(slice: Pin<&mut [T]>) -> impl Iterator<Item = Pin<&mut T>> {
+    // SAFETY: the elements of a pinned slice are pinned too: nothing here moves one out, each
+    // is only polled where it is or replaced through `Pin::set`, which drops it in place.
+    unsafe { slice.get_unchecked_mut() }
+        .iter_mut()
+        .map(|slot| unsafe { Pin::new_unchecked(slot) })
+}
+
+/// The fields `set` selects of `root`, fragments spread, in order. `false` when a field carries
+/// a directive: only custom directives are left at execution, and async-graphql runs those.
+fn collect_fields<'a, T>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &T,
+    set: &'a SelectionSet,
+    fields: &mut Vec<&'a Positioned<Field>>,
+) -> ServerResult<bool>
+where
+    T: ContainerType + ?Sized,
+{
+    for selection in &set.items {
+        let (type_condition, selection_set) = match &selection.node {
+            Selection::Field(field) => {
+                if !field.node.directives.is_empty() {
+                    return Ok(false);
+                }
+                fields.push(field);
+                continue;
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = &spread.node.fragment_name.node;
+                let Some(fragment) = ctx.query_env.fragments.get(name) else {
+                    return Err(ServerError::new(
+                        format!(r#"Unknown fragment "{name}"."#),
+                        Some(spread.pos),
+                    ));
+                };
+                (
+                    Some(&fragment.node.type_condition),
+                    &fragment.node.selection_set,
+                )
+            }
+            Selection::InlineFragment(fragment) => (
+                fragment.node.type_condition.as_ref(),
+                &fragment.node.selection_set,
+            ),
+        };
+        // As async-graphql decides whether a fragment applies to an object.
+        let type_condition = type_condition.map(|condition| condition.node.on.node.as_str());
+        let type_name = root.introspection_type_name();
+        let applies = type_condition.is_none_or(|condition| {
+            type_name == condition
+                || T::type_name() == condition
+                || ctx
+                    .schema_env
+                    .registry
+                    .implements
+                    .get(&*type_name)
+                    .is_some_and(|interfaces| interfaces.contains(condition))
+        });
+        if applies && !collect_fields(ctx, root, &selection_set.node, fields)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// async-graphql's merge of a field selected twice under one key (`{ a { x } a { y } }`).
+fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
+    let Some(previous) = target.get_mut(&name) else {
+        target.insert(name, value);
+        return;
+    };
+    match (previous, value) {
+        (Value::Object(target), Value::Object(object)) => {
+            for (key, value) in object {
+                insert_value(target, key, value);
+            }
+        }
+        (Value::List(target), Value::List(list)) => {
+            for (index, value) in list.into_iter().enumerate() {
+                if let (Some(Value::Object(target)), Value::Object(object)) =
+                    (target.get_mut(index), value)
+                {
+                    for (key, value) in object {
+                        insert_value(target, key, value);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
