@@ -7,8 +7,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::db::page::FromColumns;
 use async_graphql::{ContainerType, Context, Enum, Object, ResultExt, SimpleObject, TypeName};
-use sea_orm::FromQueryResult;
 
 use crate::db::by_id::HasId;
 use crate::db::page::{
@@ -121,7 +121,7 @@ pub async fn root_connection<L, N>(
 where
     L: List,
     L::Entity: HasId + Primed,
-    Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
+    Row<L>: FromColumns + Clone + Send + Sync + 'static,
     N: Node<Row = Row<L>>,
 {
     let args = page_args::<L, N>(ctx, &list).extend()?;
@@ -165,7 +165,7 @@ pub async fn relation_connection<L, N>(
 where
     L: List,
     L::Entity: HasId + Primed,
-    Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
+    Row<L>: FromColumns + Clone + Send + Sync + 'static,
     N: Node<Row = Row<L>>,
 {
     // Boxed: every field of an object is resolved in a future as large as the object's largest

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::db::page::FromColumns;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{DatabaseConnection, FromQueryResult};
+use sea_orm::DatabaseConnection;
 
 use crate::db::page::{
     count_by_parent, load_pages, parents_beyond, List, ListFilter, Page, PageArgs, Row,
@@ -32,7 +33,7 @@ pub struct PageByParentLoader<L> {
 
 impl<L: List> Loader<PageKey> for PageByParentLoader<L>
 where
-    Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
+    Row<L>: FromColumns + Clone + Send + Sync + 'static,
 {
     /// Shared, not copied, by every resolver that waits on it.
     type Value = Arc<Page<Row<L>>>;
@@ -161,7 +162,7 @@ pub struct PageExtras {
 
 impl<L: List> RelationLoaders<L>
 where
-    Row<L>: FromQueryResult + Clone + Send + Sync + 'static,
+    Row<L>: FromColumns + Clone + Send + Sync + 'static,
 {
     pub fn new(db: &DatabaseConnection, scheduler: &BatchScheduler) -> Self {
         RelationLoaders {

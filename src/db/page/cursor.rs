@@ -6,9 +6,10 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use sea_orm::{DbErr, QueryResult, Value};
+use sea_orm::{DbErr, Value};
 use serde_json::json;
 
+use super::columns::Columns;
 use super::order::KeyKind;
 use crate::error::{AppError, AppResult};
 
@@ -34,14 +35,13 @@ impl KeyValue {
         })
     }
 
-    pub(super) fn read(row: &QueryResult, column: &str, kind: KeyKind) -> Result<Self, DbErr> {
+    /// The next column of `columns`, as a key of `kind`.
+    pub(super) fn read(columns: &mut Columns<'_>, kind: KeyKind) -> Result<Self, DbErr> {
         Ok(match kind {
-            KeyKind::Id => KeyValue::Id(row.try_get("", column)?),
-            KeyKind::Time => {
-                KeyValue::Time(row.try_get::<DateTime<Utc>>("", column)?.timestamp_micros())
-            }
-            KeyKind::Text => KeyValue::Text(row.try_get("", column)?),
-            KeyKind::Count => KeyValue::Count(row.try_get("", column)?),
+            KeyKind::Id => KeyValue::Id(columns.read()?),
+            KeyKind::Time => KeyValue::Time(columns.read::<DateTime<Utc>>()?.timestamp_micros()),
+            KeyKind::Text => KeyValue::Text(columns.read()?),
+            KeyKind::Count => KeyValue::Count(columns.read()?),
         })
     }
 

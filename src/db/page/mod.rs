@@ -13,6 +13,7 @@
 //! knows nothing of users or posts: the descriptions live with their tables' queries
 //! (`db::users`, `db::posts`, `db::follows`).
 
+mod columns;
 mod cursor;
 mod order;
 
@@ -24,10 +25,11 @@ use sea_orm::sea_query::{
     JoinType, Order, Query, SelectStatement, SimpleExpr, WindowStatement,
 };
 use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    QueryResult, QuerySelect, QueryTrait, Statement,
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, QuerySelect,
+    QueryTrait, Statement,
 };
 
+pub use columns::{Columns, FromColumns};
 pub use cursor::Cursor;
 use cursor::KeyValue;
 use order::Key;
@@ -342,7 +344,7 @@ pub async fn load_page<L: List>(
     args: &PageArgs,
 ) -> AppResult<Page<Row<L>>>
 where
-    Row<L>: FromQueryResult,
+    Row<L>: FromColumns,
 {
     let def = L::def();
     let keys = def.orders.keys(&args.order, args.backward);
@@ -367,7 +369,7 @@ pub async fn load_pages<L: List>(
     args: &PageArgs,
 ) -> AppResult<HashMap<i32, Page<Row<L>>>>
 where
-    Row<L>: FromQueryResult,
+    Row<L>: FromColumns,
 {
     let def = L::def();
     let keys = def.orders.keys(&args.order, args.backward);
@@ -627,7 +629,8 @@ fn after_condition(keys: &[Key<'_>], key: &[KeyValue]) -> AppResult<Condition> {
     Ok(after)
 }
 
-/// A row of a page statement: its parent (for relations), the model, and its cursor.
+/// A row of a page statement: its parent (for relations), the model, and its cursor. Read by
+/// position (see `columns`): the model's columns, the sort keys, then the parent.
 fn read_row<L: List>(
     def: &ListDef,
     args: &PageArgs,
@@ -636,19 +639,19 @@ fn read_row<L: List>(
     with_parent: bool,
 ) -> Result<(Option<i32>, Row<L>, Cursor), DbErr>
 where
-    Row<L>: FromQueryResult,
+    Row<L>: FromColumns,
 {
+    let mut columns = Columns::new(row);
+    let model = Row::<L>::from_columns(&mut columns)?;
+    let key = keys
+        .iter()
+        .map(|sort_key| KeyValue::read(&mut columns, sort_key.field.kind))
+        .collect::<Result<Vec<_>, _>>()?;
     let parent = if with_parent {
-        Some(row.try_get::<i32>("", PARENT_ALIAS)?)
+        Some(columns.read::<i32>()?)
     } else {
         None
     };
-    let model = Row::<L>::from_query_result(row, "")?;
-    let key = keys
-        .iter()
-        .enumerate()
-        .map(|(index, sort_key)| KeyValue::read(row, key_alias(index), sort_key.field.kind))
-        .collect::<Result<Vec<_>, _>>()?;
     Ok((
         parent,
         model,
