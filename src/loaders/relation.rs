@@ -3,6 +3,7 @@
 //! count asks for both in the same batch window.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -19,10 +20,18 @@ use crate::loaders::{cached, log_batch_error, MAX_KEYS_PER_STATEMENT};
 
 /// One parent's page: the key carries the page arguments, so that all the parents of a list,
 /// which ask for the same page, share one statement.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageKey {
     pub parent: i32,
     pub args: PageArgs,
+}
+
+/// By parent alone: the loader hashes a key several times, and the parents of a batch share
+/// their page arguments anyway (keys that differ only in them are told apart by `Eq`).
+impl Hash for PageKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parent.hash(state);
+    }
 }
 
 /// Pages of the relation `L`, by parent.

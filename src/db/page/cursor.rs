@@ -8,6 +8,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use sea_orm::{DbErr, Value};
 use serde_json::json;
+use std::sync::Arc;
 
 use super::columns::Columns;
 use super::order::KeyKind;
@@ -67,7 +68,8 @@ impl KeyValue {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Cursor {
     pub(super) list: &'static str,
-    pub(super) order: String,
+    /// Shared by the cursors of a page: every row of it has one.
+    pub(super) order: Arc<str>,
     pub(super) key: Vec<KeyValue>,
 }
 
@@ -126,7 +128,11 @@ impl Cursor {
             .map(|(value, kind)| KeyValue::from_json(value, *kind))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(invalid)?;
-        Ok(Cursor { list, order, key })
+        Ok(Cursor {
+            list,
+            order: order.into(),
+            key,
+        })
     }
 }
 
@@ -139,7 +145,7 @@ mod tests {
     fn cursor(list: &'static str, order: &str, key: Vec<KeyValue>) -> Cursor {
         Cursor {
             list,
-            order: order.to_string(),
+            order: order.into(),
             key,
         }
     }

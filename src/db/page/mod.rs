@@ -354,8 +354,9 @@ where
     }
     select.limit(args.limit + 1);
     let mut page = Page::empty();
+    let order = def.orders.name(&args.order).into();
     for row in db.query_all(&select).await? {
-        let (_, model, cursor) = read_row::<L>(def, args, &keys, &row, false)?;
+        let (_, model, cursor) = read_row::<L>(def, &order, &keys, &row, false)?;
         page.push(model, cursor, args);
     }
     Ok(page.finish(args))
@@ -378,8 +379,9 @@ where
         .iter()
         .map(|parent| (*parent, Page::empty()))
         .collect();
+    let order = def.orders.name(&args.order).into();
     for row in db.query_all_raw(pages).await? {
-        let (parent, model, cursor) = read_row::<L>(def, args, &keys, &row, true)?;
+        let (parent, model, cursor) = read_row::<L>(def, &order, &keys, &row, true)?;
         if let Some(page) = parent.and_then(|parent| by_parent.get_mut(&parent)) {
             page.push(model, cursor, args);
         }
@@ -629,11 +631,12 @@ fn after_condition(keys: &[Key<'_>], key: &[KeyValue]) -> AppResult<Condition> {
     Ok(after)
 }
 
-/// A row of a page statement: its parent (for relations), the model, and its cursor. Read by
+/// A row of a page statement: its parent (for relations), the model, and its cursor (under
+/// `order`, the name of the page's order). Read by
 /// position (see `columns`): the model's columns, the sort keys, then the parent.
 fn read_row<L: List>(
     def: &ListDef,
-    args: &PageArgs,
+    order: &Arc<str>,
     keys: &[Key<'_>],
     row: &QueryResult,
     with_parent: bool,
@@ -657,7 +660,7 @@ where
         model,
         Cursor {
             list: def.name,
-            order: def.orders.name(&args.order),
+            order: Arc::clone(order),
             key,
         },
     ))
