@@ -17,7 +17,7 @@ use crate::db::page::{
 };
 use crate::error::AppError;
 use crate::graphql::context::{database, loaders};
-use crate::graphql::resolve::Resolved;
+use crate::graphql::resolve::{Resolved, ResolvedList};
 use crate::loaders::{PageExtras, Primed, RelationLoaders};
 
 /// A type that can stand in a connection: a GraphQL object wrapping one row.
@@ -307,8 +307,8 @@ impl<N: Node> Connection<N> {
     }
 
     /// The page's nodes, for clients that need no cursors.
-    async fn nodes(&self) -> Vec<Resolved<&N>> {
-        self.nodes.iter().map(Resolved).collect()
+    async fn nodes(&self) -> ResolvedList<'_, N> {
+        ResolvedList(&self.nodes)
     }
 
     /// Where this page stands in the whole list.
