@@ -32,8 +32,8 @@ impl FromColumns for post::Model {
             title_folded: columns.read()?,
             content: columns.read()?,
             author_id: columns.read()?,
-            created_at: columns.read()?,
-            updated_at: columns.read()?,
+            created_at: columns.read_time()?,
+            updated_at: columns.read_time()?,
         })
     }
 }

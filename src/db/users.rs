@@ -29,7 +29,7 @@ impl FromColumns for user::Model {
             name: columns.read()?,
             name_folded: columns.read()?,
             email: columns.read()?,
-            created_at: columns.read()?,
+            created_at: columns.read_time()?,
             password_hash: columns.read()?,
             role: columns.read()?,
         })

@@ -1,5 +1,6 @@
 //! Posts: create, read with the author, update, move between authors, delete, paginate.
 
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::helpers::{error_code, id_of, TestApp};
@@ -15,6 +16,8 @@ backend_tests!(
     text_round_trips_exactly,
     a_page_read_without_contents_never_answers_for_one_with_them,
 );
+
+backend_tests!(on [postgres]: timestamps_read_back_to_the_microsecond_on_postgres);
 
 async fn post_is_created_and_read_with_its_author(app: TestApp) {
     // Arrange
@@ -360,4 +363,61 @@ async fn a_page_read_without_contents_never_answers_for_one_with_them(app: TestA
         !nested_created_at.starts_with("1970"),
         "{nested_created_at}"
     );
+}
+
+/// PostgreSQL's binary timestamps are read without sqlx's date arithmetic (`db::page::columns`):
+/// check both sides of its epoch (2000-01-01), to the microsecond, through a page and a cursor.
+async fn timestamps_read_back_to_the_microsecond_on_postgres(app: TestApp) {
+    // Arrange
+    let ann = app.create_user("Ann", "ann@example.com").await;
+    let old = app.create_post(&ann, "Old").await;
+    let new = app.create_post(&ann, "New").await;
+    for (id, created, updated) in [
+        (
+            &old,
+            "1999-12-31 23:59:59.999999+00",
+            "2000-01-01 00:00:00.000001+00",
+        ),
+        (
+            &new,
+            "2026-11-30 12:34:56.789012+00",
+            "1970-01-01 00:00:00+00",
+        ),
+    ] {
+        app.db
+            .execute_unprepared(&format!(
+                "UPDATE posts SET created_at = '{created}', updated_at = '{updated}' WHERE id = {id}"
+            ))
+            .await
+            .expect("set the timestamps");
+    }
+
+    // Act: ordered by creation, so that the cursors hold the timestamps too.
+    let query = "query($after: String) { posts(orderBy: [{ field: CREATED_AT, direction: ASC }], first: 1, after: $after) { nodes { title createdAt updatedAt author { createdAt } } pageInfo { endCursor } } }";
+    let first = app.data(query, json!({})).await;
+    let second = app
+        .data(
+            query,
+            json!({ "after": first["posts"]["pageInfo"]["endCursor"] }),
+        )
+        .await;
+
+    // Assert
+    let node = |page: &serde_json::Value| page["posts"]["nodes"][0].clone();
+    assert_eq!(node(&first)["title"], "Old");
+    assert_eq!(
+        node(&first)["createdAt"],
+        "1999-12-31T23:59:59.999999+00:00"
+    );
+    assert_eq!(
+        node(&first)["updatedAt"],
+        "2000-01-01T00:00:00.000001+00:00"
+    );
+    assert_eq!(node(&second)["title"], "New", "{second}");
+    assert_eq!(
+        node(&second)["createdAt"],
+        "2026-11-30T12:34:56.789012+00:00"
+    );
+    assert_eq!(node(&second)["updatedAt"], "1970-01-01T00:00:00+00:00");
+    assert!(node(&first)["author"]["createdAt"].is_string());
 }

@@ -6,8 +6,9 @@
 //! without the check (the statement's columns are ours, and a mismatch is a decoding error, not
 //! a wrong value).
 
-use sea_orm::sqlx::postgres::{PgRow, Postgres};
-use sea_orm::sqlx::{Decode, Row as _};
+use chrono::{DateTime, Utc};
+use sea_orm::sqlx::postgres::{PgRow, PgValueFormat, Postgres};
+use sea_orm::sqlx::{Decode, Row as _, ValueRef as _};
 use sea_orm::{DbErr, QueryResult, TryGetable};
 
 /// A row's columns, read from the left.
@@ -37,7 +38,37 @@ impl<'r> Columns<'r> {
             None => self.row.try_get_by_index(index),
         }
     }
+
+    /// The next column's value, a timestamp. On PostgreSQL its binary form is read directly:
+    /// microseconds since 2000-01-01, which sqlx adds to a date at three times the cost (two
+    /// timestamps were half the cost of a post's row).
+    pub fn read_time(&mut self) -> Result<DateTime<Utc>, DbErr> {
+        let index = self.next;
+        let binary = self.postgres.and_then(|row| {
+            let value = row.try_get_raw(index).ok()?;
+            if value.is_null() || value.format() != PgValueFormat::Binary {
+                return None;
+            }
+            value
+                .as_bytes()
+                .ok()?
+                .try_into()
+                .ok()
+                .map(i64::from_be_bytes)
+        });
+        let Some(micros) = binary else {
+            return self.read();
+        };
+        self.next += 1;
+        micros
+            .checked_add(POSTGRES_EPOCH_MICROS)
+            .and_then(DateTime::from_timestamp_micros)
+            .ok_or_else(|| DbErr::Type(format!("column {index}: timestamp out of range")))
+    }
 }
+
+/// 2000-01-01T00:00:00Z, PostgreSQL's epoch, in microseconds since the Unix epoch.
+const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
 /// A value a column can be read as, on every database.
 pub trait ColumnValue: TryGetable + for<'r> Decode<'r, Postgres> {}

@@ -40,7 +40,7 @@ impl KeyValue {
     pub(super) fn read(columns: &mut Columns<'_>, kind: KeyKind) -> Result<Self, DbErr> {
         Ok(match kind {
             KeyKind::Id => KeyValue::Id(columns.read()?),
-            KeyKind::Time => KeyValue::Time(columns.read::<DateTime<Utc>>()?.timestamp_micros()),
+            KeyKind::Time => KeyValue::Time(columns.read_time()?.timestamp_micros()),
             KeyKind::Text => KeyValue::Text(columns.read()?),
             KeyKind::Count => KeyValue::Count(columns.read()?),
         })
