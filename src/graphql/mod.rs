@@ -9,6 +9,7 @@ pub mod context;
 pub mod document;
 pub mod filter;
 pub mod follow;
+pub mod key_order;
 pub mod limits;
 pub mod live;
 pub mod objects;
@@ -153,6 +154,9 @@ impl Api {
         if let Err(refusal) = checked {
             return async_graphql::Response::from_errors(vec![refusal.into_server_error()]);
         }
+        // Kept to put the response's keys in the selection's order (see `key_order`).
+        let document = request.parsed_query().ok().cloned();
+        let selected = request.operation_name.clone();
         // Kept to explain a refusal of the depth or cost limit (a few hundred bytes).
         let explain = (
             request.query.clone(),
@@ -192,7 +196,13 @@ impl Api {
                     .into_server_error(Default::default())])
             }
         };
-        let response = self.explain_limit_refusal(response, explain).await;
+        let mut response = self.explain_limit_refusal(response, explain).await;
+        if let Some(document) = &document {
+            let operation = document::selected_operation(document, selected.as_deref());
+            if let Some(operation) = operation {
+                key_order::restore(&mut response.data, &operation.selection_set.node, document);
+            }
+        }
         self.bound_errors(response)
     }
 

@@ -11,6 +11,8 @@ use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
 };
+
+use crate::graphql::document::selected_operation;
 use async_graphql::ServerError;
 use serde_json::{json, Map, Value};
 
@@ -200,23 +202,6 @@ fn request_from_params(params: Map<String, Value>) -> Result<async_graphql::Requ
     }
     serde_json::from_value(Value::Object(params))
         .map_err(|err| HttpError::bad_request(format!("invalid GraphQL request: {err}")))
-}
-
-/// The operation a request selects: the named one, or the only one.
-fn selected_operation<'a>(
-    document: &'a ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<&'a OperationDefinition> {
-    match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(&operation.node),
-        (DocumentOperations::Multiple(operations), Some(name)) => {
-            operations.get(name).map(|operation| &operation.node)
-        }
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next().map(|operation| &operation.node)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    }
 }
 
 /// What the protocol needs to know of a request's document, found with one parse (the executor
