@@ -3,7 +3,7 @@
 //! can land after fields selected after it; `resolve` keeps the order for the objects it
 //! resolves, this pass for all the others (the query root, connections). It only moves keys when
 //! they are out of order, and reads no key's hash: a response's objects are walked in step with
-//! their selection.
+//! the order, which is built once per request from the document.
 
 use std::collections::HashMap;
 
@@ -14,92 +14,111 @@ use async_graphql::{Name, Positioned, Value};
 
 type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 
-/// A fragment spread inside a fragment inside...: validation refuses cycles; this only bounds
-/// the walk if one ever got through.
-const MAX_SPREAD_DEPTH: usize = 32;
+/// How deep the order is followed (fragments included). The document's depth is bounded long
+/// before (`--max-depth`); this only bounds the walk of a document that fails validation.
+const MAX_DEPTH: usize = 64;
 
-/// Orders the objects of `data` as `selection` (the executed operation's) selects them.
-pub fn restore(data: &mut Value, selection: &SelectionSet, document: &ExecutableDocument) {
-    reorder(data, &[selection], &document.fragments);
+/// The response keys a selection asks for, in order of first appearance, each with the order
+/// of the selection under it (a key selected twice merges its selections). Built once per
+/// request from the document, before it runs: the size of the document, not of the response.
+#[derive(Debug, Default)]
+pub struct KeyOrder(Vec<(Name, KeyOrder)>);
+
+impl KeyOrder {
+    /// The order of `selection` (an operation's) in `document`. Call it on a document whose
+    /// expanded size was checked (`document::check`): fragments are spread where they are used.
+    pub fn of(selection: &SelectionSet, document: &ExecutableDocument) -> Self {
+        build(&[selection], &document.fragments, 0)
+    }
+
+    /// Puts the objects of `data` in this order.
+    pub fn restore(&self, data: &mut Value) {
+        apply(data, self);
+    }
 }
 
-/// The response keys `sets` select, in order of first appearance, each with the selection sets
-/// under it (a key selected twice merges them).
-type Plan<'d> = Vec<(&'d str, Vec<&'d SelectionSet>)>;
-
-fn plan<'d>(sets: &[&'d SelectionSet], fragments: &'d Fragments) -> Plan<'d> {
+fn build(sets: &[&SelectionSet], fragments: &Fragments, depth: usize) -> KeyOrder {
     fn walk<'d>(
         set: &'d SelectionSet,
         fragments: &'d Fragments,
-        plan: &mut Plan<'d>,
+        keys: &mut Vec<(&'d Name, Vec<&'d SelectionSet>)>,
         depth: usize,
     ) {
+        if depth > MAX_DEPTH {
+            return;
+        }
         for selection in &set.items {
             match &selection.node {
                 Selection::Field(field) => {
-                    let key = field.node.response_key().node.as_str();
+                    let key = &field.node.response_key().node;
                     let under = &field.node.selection_set.node;
-                    match plan.iter_mut().find(|(planned, _)| *planned == key) {
+                    match keys.iter_mut().find(|(known, _)| *known == key) {
                         Some((_, sets)) => sets.push(under),
-                        None => plan.push((key, vec![under])),
+                        None => keys.push((key, vec![under])),
                     }
                 }
-                Selection::FragmentSpread(spread) if depth < MAX_SPREAD_DEPTH => {
+                Selection::FragmentSpread(spread) => {
                     if let Some(fragment) = fragments.get(&spread.node.fragment_name.node) {
                         walk(
                             &fragment.node.selection_set.node,
                             fragments,
-                            plan,
+                            keys,
                             depth + 1,
                         );
                     }
                 }
-                Selection::FragmentSpread(_) => {}
                 Selection::InlineFragment(fragment) => {
                     walk(
                         &fragment.node.selection_set.node,
                         fragments,
-                        plan,
+                        keys,
                         depth + 1,
                     );
                 }
             }
         }
     }
-    let mut plan = Plan::new();
+    let mut keys = Vec::new();
     for set in sets {
-        walk(set, fragments, &mut plan, 0);
+        walk(set, fragments, &mut keys, depth);
     }
-    plan
+    KeyOrder(
+        keys.into_iter()
+            .map(|(key, under)| {
+                let order = if depth < MAX_DEPTH && under.iter().any(|set| !set.items.is_empty()) {
+                    build(&under, fragments, depth + 1)
+                } else {
+                    KeyOrder::default()
+                };
+                (key.clone(), order)
+            })
+            .collect(),
+    )
 }
 
-fn reorder(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
-    if sets.iter().all(|set| set.items.is_empty()) {
+/// Whether two response keys are the same; the executor's are clones of the document's names,
+/// so mostly the very same string.
+fn same(a: &Name, b: &Name) -> bool {
+    let (a, b) = (a.as_str(), b.as_str());
+    std::ptr::eq(a, b) || a == b
+}
+
+fn apply(value: &mut Value, order: &KeyOrder) {
+    if order.0.is_empty() {
         return;
     }
     match value {
-        Value::List(items) if !items.is_empty() => {
-            let plan = plan(sets, fragments);
-            for item in items {
-                apply(item, &plan, fragments);
-            }
-        }
-        Value::Object(_) => apply(value, &plan(sets, fragments), fragments),
-        _ => {}
-    }
-}
-
-fn apply(value: &mut Value, plan: &Plan<'_>, fragments: &Fragments) {
-    match value {
         Value::List(items) => {
             for item in items {
-                apply(item, plan, fragments);
+                apply(item, order);
             }
         }
         Value::Object(object) => {
             let position = |key: &Name| {
-                plan.iter()
-                    .position(|(planned, _)| *planned == key.as_str())
+                order
+                    .0
+                    .iter()
+                    .position(|(planned, _)| same(planned, key))
                     .unwrap_or(usize::MAX)
             };
             let mut last = 0;
@@ -112,11 +131,11 @@ fn apply(value: &mut Value, plan: &Plan<'_>, fragments: &Fragments) {
             if !in_order {
                 object.sort_by_cached_key(|key, _| position(key));
             }
-            // In step: the keys are now in the plan's order.
-            let mut planned = plan.iter();
+            // In step: the keys are now in the order's order.
+            let mut planned = order.0.iter();
             for (key, value) in object.iter_mut() {
-                if let Some((_, sets)) = planned.find(|(planned, _)| *planned == key.as_str()) {
-                    reorder(value, sets, fragments);
+                if let Some((_, under)) = planned.find(|(planned, _)| same(planned, key)) {
+                    apply(value, under);
                 }
             }
         }
@@ -149,7 +168,7 @@ mod tests {
         });
         let operation = selected_operation(&document, None).expect("one operation");
 
-        restore(&mut data, &operation.selection_set.node, &document);
+        KeyOrder::of(&operation.selection_set.node, &document).restore(&mut data);
 
         let text = serde_json::to_string(&data).expect("JSON");
         assert_eq!(

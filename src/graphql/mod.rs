@@ -35,6 +35,7 @@ use crate::loaders::batching::BatchScheduler;
 use crate::loaders::Loaders;
 use context::{BearerToken, ClientAddr};
 use document::DocumentLimits;
+use key_order::KeyOrder;
 use limits::{QueryLimits, ResponseBudget, RESPONSE_TOO_LARGE, TOO_COMPLEX, TOO_DEEP};
 
 #[derive(MergedObject, Default)]
@@ -154,9 +155,12 @@ impl Api {
         if let Err(refusal) = checked {
             return async_graphql::Response::from_errors(vec![refusal.into_server_error()]);
         }
-        // Kept to put the response's keys in the selection's order (see `key_order`).
-        let document = request.parsed_query().ok().cloned();
+        // To put the response's keys in the selection's order (see `key_order`).
         let selected = request.operation_name.clone();
+        let key_order = request.parsed_query().ok().and_then(|document| {
+            document::selected_operation(document, selected.as_deref())
+                .map(|operation| KeyOrder::of(&operation.selection_set.node, document))
+        });
         // Kept to explain a refusal of the depth or cost limit (a few hundred bytes).
         let explain = (
             request.query.clone(),
@@ -197,11 +201,8 @@ impl Api {
             }
         };
         let mut response = self.explain_limit_refusal(response, explain).await;
-        if let Some(document) = &document {
-            let operation = document::selected_operation(document, selected.as_deref());
-            if let Some(operation) = operation {
-                key_order::restore(&mut response.data, &operation.selection_set.node, document);
-            }
+        if let Some(key_order) = &key_order {
+            key_order.restore(&mut response.data);
         }
         self.bound_errors(response)
     }
