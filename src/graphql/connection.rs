@@ -7,13 +7,12 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::db::page::FromColumns;
 use async_graphql::{ContainerType, Context, Enum, Object, ResultExt, SimpleObject, TypeName};
 
 use crate::db::by_id::HasId;
 use crate::db::page::{
-    any_beyond, count_all, load_page, Cursor, Direction, List, ListFilter, Omit, Page, PageArgs,
-    PageRequest, Row, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    any_beyond, count_all, load_page, Cursor, Direction, FromColumns, List, ListFilter, Omit, Page,
+    PageArgs, PageRequest, Row, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 use crate::error::AppError;
 use crate::graphql::context::{database, loaders};

@@ -134,8 +134,8 @@ where
 /// Runs `futures` concurrently, each polled where it was first put (one allocation for all),
 /// and returns their outputs in order. Unlike `futures_util::future::join_all`, a finished
 /// future is dropped in place rather than moved out with its output: a field's future is as
-/// large as the largest of its object's resolvers, and copying each one back out cost more
-/// than resolving most fields.
+/// large as the largest of its object's resolvers (which is why a user's relation fields box
+/// their page future).
 async fn join_in_place<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
     let mut futures: Pin<Box<[Option<F>]>> = Box::into_pin(futures.into_iter().map(Some).collect());
     let mut outputs: Vec<Option<F::Output>> = std::iter::repeat_with(|| None)

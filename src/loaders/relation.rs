@@ -7,12 +7,11 @@ use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::db::page::FromColumns;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::DatabaseConnection;
 
 use crate::db::page::{
-    count_by_parent, load_pages, parents_beyond, List, ListFilter, Page, PageArgs, Row,
+    count_by_parent, load_pages, parents_beyond, FromColumns, List, ListFilter, Page, PageArgs, Row,
 };
 use crate::error::{AppError, AppResult};
 use crate::loaders::batching::BatchScheduler;
