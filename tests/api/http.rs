@@ -452,20 +452,28 @@ async fn loaders_do_not_outlive_their_request(app: TestApp) {
     );
 }
 
-async fn responses_keep_the_order_of_the_selection(app: TestApp) {
-    // Arrange
-    app.create_user("Zoe", "zoe@example.com").await;
-
-    // Act: fields in anything but alphabetical order, aliases included.
-    let text = app
-        .post("/graphql")
-        .json(&json!({ "query": "{ users { totalCount nodes { name id zeta: email createdAt alpha: name } } }" }))
+/// The body of the response to `query`, as sent: the order of its keys is what is tested.
+async fn response_text(app: &TestApp, query: &str) -> String {
+    app.post("/graphql")
+        .json(&json!({ "query": query }))
         .send()
         .await
         .expect("send")
         .text()
         .await
-        .expect("a body");
+        .expect("a body")
+}
+
+async fn responses_keep_the_order_of_the_selection(app: TestApp) {
+    // Arrange
+    app.create_user("Zoe", "zoe@example.com").await;
+
+    // Act: fields in anything but alphabetical order, aliases included.
+    let text = response_text(
+        &app,
+        "{ users { totalCount nodes { name id zeta: email createdAt alpha: name } } }",
+    )
+    .await;
 
     // Assert: the keys come in the order they were asked for.
     let expected = r#"{"data":{"users":{"totalCount":1,"nodes":[{"name":"Zoe","id":"#;
@@ -491,15 +499,7 @@ async fn fields_that_wait_on_a_loader_keep_their_place(app: TestApp) {
 
     // Act: `posts` waits for its batch, while `name` and `id` are ready at once; at the root and
     // in the connection, which field's statement answers first varies from run to run.
-    let text = app
-        .post("/graphql")
-        .json(&json!({ "query": "{ count: posts { totalCount } users { nodes { posts { nodes { title } } name } edges { node { postCount id } } } }" }))
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("a body");
+    let text = response_text(&app, "{ count: posts { totalCount } users { nodes { posts { nodes { title } } name } edges { node { postCount id } } } }").await;
 
     // Assert: the waiting fields come first in each object, as asked, not after the fields
     // that finished before them.
