@@ -140,6 +140,16 @@ impl Socket {
     }
 }
 
+/// An author, Ann, and an anonymous socket subscribed (as "1") with `query`, which her posts
+/// answer: warmed up with one of them, so that the subscription is known to be live.
+async fn author_and_subscriber(app: &TestApp, query: &str) -> (String, Socket) {
+    let author = app.create_user("Ann", "ann@example.com").await;
+    let mut socket = Socket::init(&app.address, json!({})).await;
+    socket.subscribe("1", query).await;
+    warm_up(app, &mut socket, &author, "1").await;
+    (author, socket)
+}
+
 /// Subscribing is asynchronous (the protocol has no acknowledgement): posts "Warm-up N" by
 /// `author` through `app` until subscription `id` hears one. Every subscription sent before
 /// `id` on the socket is running by then too.
@@ -468,12 +478,8 @@ async fn events_cross_instances_and_only_committed_writes_are_heard(app: TestApp
 
 async fn delivery_resumes_after_the_listener_loses_its_connection(app: TestApp) {
     // Arrange
-    let author = app.create_user("Ann", "ann@example.com").await;
-    let mut socket = Socket::init(&app.address, json!({})).await;
-    socket
-        .subscribe("1", "subscription { postCreated { title } }")
-        .await;
-    warm_up(&app, &mut socket, &author, "1").await;
+    let (author, mut socket) =
+        author_and_subscriber(&app, "subscription { postCreated { title } }").await;
 
     // Act: the database ends the listener's connection (as a restart would).
     let ended = app
@@ -552,12 +558,8 @@ async fn payloads_cost_the_same_statements_whatever_they_hold(app: TestApp) {
 
 async fn a_subscriber_catches_up_with_a_query_after_a_disconnect(app: TestApp) {
     // Arrange: a subscriber hears a post, then goes away; two posts are written meanwhile.
-    let author = app.create_user("Ann", "ann@example.com").await;
-    let mut socket = Socket::init(&app.address, json!({})).await;
-    socket
-        .subscribe("1", "subscription { postCreated { title createdAt } }")
-        .await;
-    warm_up(&app, &mut socket, &author, "1").await;
+    let (author, mut socket) =
+        author_and_subscriber(&app, "subscription { postCreated { title createdAt } }").await;
     post(&app, &author, "Last seen").await;
     let seen = next_data(&socket.next_real().await, "1")["postCreated"].clone();
     drop(socket);
@@ -606,15 +608,11 @@ async fn idle_connections_get_ping_frames() {
 
 async fn posts_written_at_sign_up_are_announced(app: TestApp) {
     // Arrange
-    let author = app.create_user("Ann", "ann@example.com").await;
-    let mut socket = Socket::init(&app.address, json!({})).await;
-    socket
-        .subscribe(
-            "1",
-            "subscription { postCreated { title author { name } } }",
-        )
-        .await;
-    warm_up(&app, &mut socket, &author, "1").await;
+    let (_author, mut socket) = author_and_subscriber(
+        &app,
+        "subscription { postCreated { title author { name } } }",
+    )
+    .await;
 
     // Act
     app.data(
