@@ -6,6 +6,7 @@
 //! rules) and `error` are used by all of them and use none.
 
 pub mod accounts;
+pub mod allocator;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -11,13 +11,9 @@ use blogql::telemetry::{get_subscriber, init_subscriber};
 use blogql::{db, graphql, seed};
 use clap::Parser;
 
-/// mimalloc rather than glibc's malloc: a request allocates and frees many small values (the
-/// parsed document, rows, the response tree), and a quarter of the server's CPU went to glibc's
-/// allocator under load; mimalloc cut the server's CPU per request by 15-20% in `bench/run`.
-/// Built without transparent huge pages (`no_thp`): with them, peak memory under load went from
-/// 45 to 69 MiB for no measurable gain.
+/// mimalloc (see `allocator`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: blogql::allocator::MiMalloc = blogql::allocator::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
