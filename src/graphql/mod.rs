@@ -7,6 +7,7 @@ pub mod account;
 pub mod connection;
 pub mod context;
 pub mod document;
+pub mod documents;
 pub mod filter;
 pub mod follow;
 pub mod key_order;
@@ -35,6 +36,7 @@ use crate::loaders::batching::BatchScheduler;
 use crate::loaders::Loaders;
 use context::{BearerToken, ClientAddr};
 use document::DocumentLimits;
+use documents::Documents;
 use key_order::KeyOrder;
 use limits::{QueryLimits, ResponseBudget, RESPONSE_TOO_LARGE, TOO_COMPLEX, TOO_DEEP};
 
@@ -79,6 +81,7 @@ pub struct Api {
     /// explain a refusal of `schema` with figures (see `limits`).
     diagnostic: AppSchema,
     db: DatabaseConnection,
+    documents: Documents,
     document_limits: Arc<DocumentLimits>,
     max_errors: usize,
     max_response_bytes: usize,
@@ -113,6 +116,7 @@ impl Api {
             schema: builder.finish(),
             diagnostic: schema_builder().extension(query_limits).finish(),
             db,
+            documents: Documents::default(),
             document_limits: Arc::new(DocumentLimits::from_settings(settings)),
             max_errors: limits.max_errors,
             max_response_bytes: limits.max_response_bytes,
@@ -127,6 +131,11 @@ impl Api {
             db: self.db.clone(),
             document_limits: Arc::clone(&self.document_limits),
         }
+    }
+
+    /// The documents parsed so far, by their text.
+    pub fn documents(&self) -> &Documents {
+        &self.documents
     }
 
     /// The database the API runs on.

@@ -84,7 +84,7 @@ async fn graphql_post(
     let request = protocol::request_from_body(&body);
     match request {
         Ok(mut request) => {
-            let inspection = protocol::inspect(&mut request);
+            let inspection = protocol::inspect(&mut request, api.documents());
             execute(&api, &req, request, inspection, response_type).await
         }
         Err(err) => error_response(&err, response_type),
@@ -105,7 +105,7 @@ async fn graphql_get(
         Ok(request) => request,
         Err(err) => return error_response(&err, response_type),
     };
-    let inspection = protocol::inspect(&mut request);
+    let inspection = protocol::inspect(&mut request, api.documents());
     // GET must be safe to repeat and to cache: it may carry queries only.
     if inspection.selects_mutation {
         let err = HttpError {

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpRequest;
-use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
 };
 
 use crate::graphql::document::selected_operation;
+use crate::graphql::documents::Documents;
 use async_graphql::ServerError;
 use serde_json::{json, Map, Value};
 
@@ -215,9 +215,10 @@ pub struct Inspection {
     pub missing_variables: Option<async_graphql::Response>,
 }
 
-/// Parses the request's document once, keeps it in the request, and inspects it.
-pub fn inspect(request: &mut async_graphql::Request) -> Inspection {
-    let Ok(document) = parse_query(&request.query) else {
+/// Parses the request's document once (or takes it from `documents`), keeps it in the
+/// request, and inspects it.
+pub fn inspect(request: &mut async_graphql::Request, documents: &Documents) -> Inspection {
+    let Ok(document) = documents.parse(&request.query) else {
         return Inspection {
             parse_failed: true,
             selects_mutation: false,
@@ -229,7 +230,7 @@ pub fn inspect(request: &mut async_graphql::Request) -> Inspection {
         selects_mutation: selects_mutation(&document, request.operation_name.as_deref()),
         missing_variables: missing_variables(&document, request),
     };
-    request.set_parsed_query(document);
+    request.set_parsed_query(ExecutableDocument::clone(&document));
     inspection
 }
 

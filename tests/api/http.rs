@@ -27,6 +27,7 @@ backend_tests!(on [sqlite]:
     loaders_do_not_outlive_their_request,
     responses_keep_the_order_of_the_selection,
     fields_that_wait_on_a_loader_keep_their_place,
+    a_document_sent_again_runs_with_its_own_variables_and_operation,
 );
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -307,7 +308,7 @@ async fn malformed_requests_are_400(app: TestApp) {
             let (status, _, body) = read(response).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "case {case} ({accept})");
             assert_eq!(
-                body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+                body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
                 "case {case} ({accept})"
             );
         }
@@ -547,4 +548,40 @@ async fn field_tracing_answers_the_same() {
         json!({ "title": "Two", "author": { "__typename": "User", "name": "Ann" } })
     );
     assert_eq!(answers[0]["users"]["nodes"][1]["postCount"], 1);
+}
+
+/// Documents are parsed once and kept by their text: the same text sent again still runs with
+/// that request's variables and operation, and GET still refuses the mutation in it.
+async fn a_document_sent_again_runs_with_its_own_variables_and_operation(app: TestApp) {
+    let ann = app.create_user("Ann", "ann@example.com").await;
+    let bob = app.create_user("Bob", "bob@example.com").await;
+    let document = "query One($id: ID!) { user(id: $id) { name } } \
+                    query Count { users { totalCount } } \
+                    mutation Drop($id: ID!) { deleteUser(id: $id) { id } }";
+    for _ in 0..3 {
+        for (id, name) in [(&ann, "Ann"), (&bob, "Bob")] {
+            let body =
+                json!({ "query": document, "operationName": "One", "variables": { "id": id } });
+            let (status, _, body) = post(&app, None, body).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(body, json!({ "data": { "user": { "name": name } } }));
+        }
+        let body = json!({ "query": document, "operationName": "Count" });
+        let (_, _, body) = post(&app, None, body).await;
+        assert_eq!(body, json!({ "data": { "users": { "totalCount": 2 } } }));
+
+        let response = app
+            .get("/graphql")
+            .query(&[("query", document), ("operationName", "Drop")])
+            .send()
+            .await
+            .expect("GET /graphql");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let body = json!({ "query": document, "operationName": "One" });
+    let (_, _, body) = post(&app, Some(GRAPHQL_RESPONSE_JSON), body).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "a required variable left out is still a request error: {body}"
+    );
 }
