@@ -4,6 +4,10 @@
 //! user and ten posts. A document seen before is cloned from here instead, about a tenth of
 //! the cost of parsing it.
 //!
+//! A document also remembers the few operation names and variables it ran with: validation
+//! depends on nothing else, so the same request again is known to pass it, and the executor
+//! only recomputes its depth and cost (`Api::execute`).
+//!
 //! The cache is bounded by its number of documents and by the length of their texts, so a
 //! client sending ever new documents only churns it: an entry is evicted at random to make room.
 
@@ -12,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::parser::{self, parse_query};
+use async_graphql::Variables;
 
 /// At most this many documents are kept...
 const MAX_DOCUMENTS: usize = 512;
@@ -20,6 +25,8 @@ const MAX_DOCUMENTS: usize = 512;
 const MAX_TEXT_BYTES: usize = 512 * 1024;
 /// A longer text is parsed every time: it is not the kind a client repeats.
 const MAX_CACHED_TEXT: usize = 16 * 1024;
+/// How many (operation name, variables) a document remembers as validated.
+const MAX_VALIDATED: usize = 8;
 
 /// The parsed documents, shared by all requests.
 #[derive(Default)]
@@ -29,22 +36,59 @@ pub struct Documents {
 
 #[derive(Default)]
 struct Entries {
-    by_text: HashMap<Arc<str>, Arc<ExecutableDocument>>,
+    by_text: HashMap<Arc<str>, Arc<Parsed>>,
     text_bytes: usize,
+}
+
+/// A parsed document, and the requests with it known to pass validation.
+pub struct Parsed {
+    pub document: ExecutableDocument,
+    validated: Mutex<Vec<(Option<String>, Variables)>>,
+}
+
+impl Parsed {
+    /// Whether the request with this operation name and these variables passed validation
+    /// before.
+    pub fn validated(&self, operation_name: Option<&str>, variables: &Variables) -> bool {
+        lock(&self.validated)
+            .iter()
+            .any(|(name, known)| name.as_deref() == operation_name && known == variables)
+    }
+
+    /// Remembers that the request with this operation name and these variables passed
+    /// validation (the first few such requests only: a document is mostly sent with few).
+    pub fn set_validated(&self, operation_name: Option<&str>, variables: &Variables) {
+        let mut validated = lock(&self.validated);
+        let known = validated
+            .iter()
+            .any(|(name, known)| name.as_deref() == operation_name && known == variables);
+        if !known && validated.len() < MAX_VALIDATED {
+            validated.push((operation_name.map(str::to_owned), variables.clone()));
+        }
+    }
+}
+
+/// A lock whose holder panicked is as good as any: every change under these locks is whole
+/// before the next statement can panic.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Documents {
     /// The document `text` parses to: the one kept if `text` was seen before, else parsed now
     /// (and kept, room allowing).
-    pub fn parse(&self, text: &str) -> Result<Arc<ExecutableDocument>, parser::Error> {
-        if let Some(document) = self.entries().by_text.get(text) {
-            return Ok(Arc::clone(document));
+    pub fn parse(&self, text: &str) -> Result<Arc<Parsed>, parser::Error> {
+        if let Some(parsed) = self.entries().by_text.get(text) {
+            return Ok(Arc::clone(parsed));
         }
-        let document = Arc::new(parse_query(text)?);
+        let parsed = Arc::new(Parsed {
+            document: parse_query(text)?,
+            validated: Mutex::default(),
+        });
         if text.len() <= MAX_CACHED_TEXT {
-            self.entries().insert(text, Arc::clone(&document));
+            self.entries().insert(text, Arc::clone(&parsed));
         }
-        Ok(document)
+        Ok(parsed)
     }
 
     /// How many documents are kept.
@@ -57,14 +101,12 @@ impl Documents {
     }
 
     fn entries(&self) -> MutexGuard<'_, Entries> {
-        // A panic while holding the lock leaves the map as it was between two whole
-        // operations: still usable.
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.entries)
     }
 }
 
 impl Entries {
-    fn insert(&mut self, text: &str, document: Arc<ExecutableDocument>) {
+    fn insert(&mut self, text: &str, parsed: Arc<Parsed>) {
         if self.by_text.contains_key(text) {
             return;
         }
@@ -80,7 +122,7 @@ impl Entries {
             self.text_bytes -= victim.len();
         }
         self.text_bytes += text.len();
-        self.by_text.insert(text.into(), document);
+        self.by_text.insert(text.into(), parsed);
     }
 }
 
@@ -104,6 +146,28 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &again));
         assert!(!Arc::ptr_eq(&first, &other));
         assert_eq!(documents.len(), 2);
+    }
+
+    #[test]
+    fn a_document_remembers_the_requests_that_passed_validation() {
+        let documents = Documents::default();
+        let parsed = documents
+            .parse("query A($n: Int) { users(first: $n) { totalCount } } query B { posts { totalCount } }")
+            .expect("parses");
+        let five = Variables::from_json(serde_json::json!({ "n": 5 }));
+        let six = Variables::from_json(serde_json::json!({ "n": 6 }));
+
+        parsed.set_validated(Some("A"), &five);
+
+        assert!(parsed.validated(Some("A"), &five));
+        assert!(!parsed.validated(Some("A"), &six));
+        assert!(!parsed.validated(Some("B"), &five));
+        assert!(!parsed.validated(None, &five));
+        for n in 0..MAX_VALIDATED * 2 {
+            let variables = Variables::from_json(serde_json::json!({ "n": n }));
+            parsed.set_validated(Some("A"), &variables);
+        }
+        assert_eq!(lock(&parsed.validated).len(), MAX_VALIDATED);
     }
 
     #[test]

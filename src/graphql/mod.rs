@@ -25,7 +25,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::{ErrorExtensions, MergedObject, Schema, SchemaBuilder, ServerError};
+use async_graphql::{
+    ErrorExtensions, MergedObject, Schema, SchemaBuilder, ServerError, ValidationMode,
+};
 use sea_orm::DatabaseConnection;
 
 use crate::accounts::{self, Accounts};
@@ -36,7 +38,7 @@ use crate::loaders::batching::BatchScheduler;
 use crate::loaders::Loaders;
 use context::{BearerToken, ClientAddr};
 use document::DocumentLimits;
-use documents::Documents;
+use documents::{Documents, Parsed};
 use key_order::KeyOrder;
 use limits::{QueryLimits, ResponseBudget, RESPONSE_TOO_LARGE, TOO_COMPLEX, TOO_DEEP};
 
@@ -77,6 +79,9 @@ pub struct Auth {
 /// and the checks every request passes before and after the schema runs it.
 pub struct Api {
     schema: AppSchema,
+    /// The same schema for a request known to pass validation (see `documents`): it only
+    /// recomputes the depth and cost, which the limits check.
+    revalidating: AppSchema,
     /// The same types with an extension that reads a query's depth and cost: used only to
     /// explain a refusal of `schema` with figures (see `limits`).
     diagnostic: AppSchema,
@@ -100,20 +105,25 @@ impl Api {
             max_depth: limits.max_depth,
             max_complexity: limits.max_complexity,
         };
-        let mut builder = schema_builder()
-            .data(db.clone())
-            .data(accounts)
-            .data(bus)
-            .limit_depth(limits.max_depth)
-            .limit_complexity(limits.max_complexity);
-        if settings.trace_fields {
-            builder = builder.extension(Tracing).data(resolve::FieldExtensions);
-        }
-        if !settings.exposure.introspection {
-            builder = builder.disable_introspection();
-        }
+        let build = |validation_mode| {
+            let mut builder = schema_builder()
+                .data(db.clone())
+                .data(Arc::clone(&accounts))
+                .data(bus.clone())
+                .limit_depth(limits.max_depth)
+                .limit_complexity(limits.max_complexity)
+                .validation_mode(validation_mode);
+            if settings.trace_fields {
+                builder = builder.extension(Tracing).data(resolve::FieldExtensions);
+            }
+            if !settings.exposure.introspection {
+                builder = builder.disable_introspection();
+            }
+            builder.finish()
+        };
         Api {
-            schema: builder.finish(),
+            schema: build(ValidationMode::Strict),
+            revalidating: build(ValidationMode::Fast),
             diagnostic: schema_builder().extension(query_limits).finish(),
             db,
             documents: Documents::default(),
@@ -146,11 +156,14 @@ impl Api {
     /// Runs one GraphQL request with loaders of its own, whose batches start when the request
     /// has nothing left to do but wait (see `loaders::batching`). A document over the limits
     /// is refused before anything else walks it; a request past `--request-timeout` is
-    /// cancelled (dropped: a write's transaction rolls back).
+    /// cancelled (dropped: a write's transaction rolls back). `document` is the request's
+    /// parsed document, when it came from `documents`: a request that ran before with it is
+    /// not validated again.
     pub async fn execute(
         &self,
         mut request: async_graphql::Request,
         auth: Auth,
+        document: Option<Arc<Parsed>>,
     ) -> async_graphql::Response {
         let operation_name = request.operation_name.take();
         let checked = match request.parsed_query() {
@@ -176,6 +189,9 @@ impl Api {
             request.variables.clone(),
             request.operation_name.clone(),
         );
+        let validated = document.as_ref().is_some_and(|document| {
+            document.validated(request.operation_name.as_deref(), &request.variables)
+        });
         if let Some(addr) = auth.client {
             request = request.data(ClientAddr(addr));
         }
@@ -197,7 +213,12 @@ impl Api {
             let request = request
                 .data(Loaders::new(self.db.clone(), &scheduler))
                 .data(ResponseBudget::new(self.max_response_bytes));
-            scheduler.run(self.schema.execute(request)).await
+            let schema = if validated {
+                &self.revalidating
+            } else {
+                &self.schema
+            };
+            scheduler.run(schema.execute(request)).await
         };
         let response = match tokio::time::timeout(self.request_timeout, run).await {
             Ok(response) => response,
@@ -209,6 +230,12 @@ impl Api {
                     .into_server_error(Default::default())])
             }
         };
+        // Data means the request got past validation.
+        if let Some(document) = &document {
+            if !validated && response.data != async_graphql::Value::Null {
+                document.set_validated(explain.2.as_deref(), &explain.1);
+            }
+        }
         let mut response = self.explain_limit_refusal(response, explain).await;
         if let Some(key_order) = &key_order {
             key_order.restore(&mut response.data);

@@ -148,7 +148,7 @@ async fn execute(
     };
     let mut response = match inspection.missing_variables {
         Some(request_error) => request_error,
-        None => api.execute(request, auth).await,
+        None => api.execute(request, auth, inspection.document).await,
     };
     protocol::ensure_error_codes(&mut response, inspection.parse_failed);
     let (status, body) = protocol::response_status_and_body(&response, response_type);

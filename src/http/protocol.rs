@@ -4,6 +4,7 @@
 //! nothing of our schema.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpRequest;
@@ -12,7 +13,7 @@ use async_graphql::parser::types::{
 };
 
 use crate::graphql::document::selected_operation;
-use crate::graphql::documents::Documents;
+use crate::graphql::documents::{Documents, Parsed};
 use async_graphql::ServerError;
 use serde_json::{json, Map, Value};
 
@@ -213,6 +214,8 @@ pub struct Inspection {
     pub selects_mutation: bool,
     /// Request errors for required variables the request leaves out.
     pub missing_variables: Option<async_graphql::Response>,
+    /// The parsed document (a copy of which is in the request).
+    pub document: Option<Arc<Parsed>>,
 }
 
 /// Parses the request's document once (or takes it from `documents`), keeps it in the
@@ -223,15 +226,18 @@ pub fn inspect(request: &mut async_graphql::Request, documents: &Documents) -> I
             parse_failed: true,
             selects_mutation: false,
             missing_variables: None,
+            document: None,
         };
     };
-    let inspection = Inspection {
+    let selects_mutation = selects_mutation(&document.document, request.operation_name.as_deref());
+    let missing_variables = missing_variables(&document.document, request);
+    request.set_parsed_query(document.document.clone());
+    Inspection {
         parse_failed: false,
-        selects_mutation: selects_mutation(&document, request.operation_name.as_deref()),
-        missing_variables: missing_variables(&document, request),
-    };
-    request.set_parsed_query(ExecutableDocument::clone(&document));
-    inspection
+        selects_mutation,
+        missing_variables,
+        document: Some(document),
+    }
 }
 
 /// Whether a request would run a mutation (or a subscription). A document with several

@@ -28,6 +28,7 @@ backend_tests!(on [sqlite]:
     responses_keep_the_order_of_the_selection,
     fields_that_wait_on_a_loader_keep_their_place,
     a_document_sent_again_runs_with_its_own_variables_and_operation,
+    a_request_sent_again_is_still_refused_with_other_variables,
 );
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -308,7 +309,7 @@ async fn malformed_requests_are_400(app: TestApp) {
             let (status, _, body) = read(response).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "case {case} ({accept})");
             assert_eq!(
-                body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+                body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
                 "case {case} ({accept})"
             );
         }
@@ -584,4 +585,27 @@ async fn a_document_sent_again_runs_with_its_own_variables_and_operation(app: Te
         body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
         "a required variable left out is still a request error: {body}"
     );
+}
+
+/// A request that ran is not validated again when sent again, but the same document with other
+/// variables is: values of the wrong type are refused the same way before and after.
+async fn a_request_sent_again_is_still_refused_with_other_variables(app: TestApp) {
+    app.create_user("Ann", "ann@example.com").await;
+    let document = "query Names($n: Int) { users(first: $n) { nodes { name } } }";
+    let valid = json!({ "query": document, "variables": { "n": 5 } });
+    let invalid = json!({ "query": document, "variables": { "n": "five" } });
+
+    let (status, _, refused) = post(&app, Some(GRAPHQL_RESPONSE_JSON), invalid.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    for _ in 0..3 {
+        let (status, _, body) = post(&app, Some(GRAPHQL_RESPONSE_JSON), valid.clone()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            json!({ "data": { "users": { "nodes": [{ "name": "Ann" }] } } })
+        );
+    }
+    let (status, _, again) = post(&app, Some(GRAPHQL_RESPONSE_JSON), invalid).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{again}");
+    assert_eq!(again, refused);
 }
