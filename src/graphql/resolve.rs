@@ -9,9 +9,11 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
 use std::task::Poll;
 
+use async_graphql::indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
 use async_graphql::indexmap::map::Entry;
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
@@ -72,11 +74,23 @@ impl<T: ContainerType> OutputType for ResolvedList<'_, T> {
         if ctx.data_opt::<FieldExtensions>().is_some() {
             return resolve_list(ctx, field, self.0, Some(self.0.len())).await;
         }
+        // One plan for all the items of the type of the first (a list of one object type).
+        let plan = match self.0.first() {
+            Some(first) => {
+                Plan::of(ctx, first)?.map(|plan| (first.introspection_type_name(), plan))
+            }
+            None => None,
+        };
+        let plan = &plan;
         let items = self.0.iter().enumerate().map(|(index, item)| async move {
             let ctx_index = ctx.with_index(index);
-            resolve_object(&ctx_index, item)
-                .await
-                .map_err(|err| ctx_index.set_error_path(err))
+            let resolved = match plan {
+                Some((type_name, plan)) if item.introspection_type_name() == *type_name => {
+                    resolve_planned(&ctx_index, item, plan).await
+                }
+                _ => resolve_object(&ctx_index, item).await,
+            };
+            resolved.map_err(|err| ctx_index.set_error_path(err))
         });
         let items = join_in_place(items)
             .await
@@ -95,14 +109,58 @@ pub async fn resolve_object<'a, T>(
 where
     T: ContainerType + ?Sized,
 {
-    let mut fields = Vec::new();
-    let stock = ctx.data_opt::<FieldExtensions>().is_some()
-        || !collect_fields(ctx, root, &ctx.item.node, &mut fields)?;
-    if stock {
-        return resolve_container(ctx, root).await;
+    match Plan::of(ctx, root)? {
+        Some(plan) => resolve_planned(ctx, root, &plan).await,
+        None => resolve_container(ctx, root).await,
     }
-    let fields_len = fields.len();
-    let resolving = fields.into_iter().map(|field| {
+}
+
+/// What resolving an object of one type under one selection takes, worked out once for all
+/// the objects of a list: its fields, fragments spread, and the hash of each response key
+/// under a hasher all their maps share. Hashing the keys again for every object, each map with
+/// a hasher of its own, cost more than resolving most fields.
+struct Plan<'a> {
+    fields: Vec<&'a Positioned<Field>>,
+    hashes: Vec<u64>,
+    hasher: RandomState,
+}
+
+impl<'a> Plan<'a> {
+    /// The plan for `root` under `ctx`'s selection; `None` when async-graphql's own
+    /// `resolve_container` must resolve it (field extensions, directives).
+    fn of<T>(ctx: &ContextSelectionSet<'a>, root: &T) -> ServerResult<Option<Self>>
+    where
+        T: ContainerType + ?Sized,
+    {
+        let mut fields = Vec::new();
+        if ctx.data_opt::<FieldExtensions>().is_some()
+            || !collect_fields(ctx, root, &ctx.item.node, &mut fields)?
+        {
+            return Ok(None);
+        }
+        let hasher = RandomState::new();
+        let hashes = fields
+            .iter()
+            .map(|field| hasher.hash_one(&field.node.response_key().node))
+            .collect();
+        Ok(Some(Plan {
+            fields,
+            hashes,
+            hasher,
+        }))
+    }
+}
+
+/// Resolves `root` by `plan`.
+async fn resolve_planned<'a, T>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &'a T,
+    plan: &Plan<'a>,
+) -> ServerResult<Value>
+where
+    T: ContainerType + ?Sized,
+{
+    let resolving = plan.fields.iter().map(|&field| {
         let ctx = ctx.clone();
         async move {
             let ctx_field = ctx.with_field(field);
@@ -117,10 +175,10 @@ where
             Ok::<_, ServerError>((name, value))
         }
     });
-    let mut object = IndexMap::with_capacity(fields_len);
-    for result in join_in_place(resolving).await {
+    let mut object = IndexMap::with_capacity_and_hasher(plan.fields.len(), plan.hasher.clone());
+    for (result, hash) in join_in_place(resolving).await.into_iter().zip(&plan.hashes) {
         match result {
-            Ok((name, value)) => insert_value(&mut object, name, value),
+            Ok((name, value)) => insert_hashed(&mut object, *hash, name, value),
             Err(error) => ctx.add_error(error),
         }
     }
@@ -230,6 +288,19 @@ where
         }
     }
     Ok(true)
+}
+
+/// Inserts `value` under `name`, whose hash under `target`'s hasher is `hash`.
+fn insert_hashed(target: &mut IndexMap<Name, Value>, hash: u64, name: Name, value: Value) {
+    match target
+        .raw_entry_mut_v1()
+        .from_hash(hash, |key| *key == name)
+    {
+        RawEntryMut::Vacant(entry) => {
+            entry.insert_hashed_nocheck(hash, name, value);
+        }
+        RawEntryMut::Occupied(_) => insert_value(target, name, value),
+    }
 }
 
 /// async-graphql's merge of a field selected twice under one key (`{ a { x } a { y } }`), with

@@ -27,6 +27,7 @@ backend_tests!(on [sqlite]:
     loaders_do_not_outlive_their_request,
     responses_keep_the_order_of_the_selection,
     fields_that_wait_on_a_loader_keep_their_place,
+    a_key_selected_twice_is_one_merged_field,
     a_document_sent_again_runs_with_its_own_variables_and_operation,
     a_request_sent_again_is_still_refused_with_other_variables,
 );
@@ -492,6 +493,28 @@ async fn responses_keep_the_order_of_the_selection(app: TestApp) {
         .map(|key| text.find(key).unwrap_or_else(|| panic!("{key} in {text}")))
         .collect();
     assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "{text}");
+}
+
+async fn a_key_selected_twice_is_one_merged_field(app: TestApp) {
+    // Arrange
+    let zoe = app.create_user("Zoe", "zoe@example.com").await;
+    app.create_post(&zoe, "First").await;
+
+    // Act: keys selected twice in a list's objects, in a single object, and in a fragment.
+    let text = response_text(
+        &app,
+        "{ posts { nodes { title author { name } title author { id } ...More } } } \
+         fragment More on Post { title: title author { name } }",
+    )
+    .await;
+
+    // Assert: each key once, where it was first selected, its selections merged.
+    assert_eq!(
+        text,
+        format!(
+            r#"{{"data":{{"posts":{{"nodes":[{{"title":"First","author":{{"name":"Zoe","id":"{zoe}"}}}}]}}}}}}"#
+        )
+    );
 }
 
 async fn fields_that_wait_on_a_loader_keep_their_place(app: TestApp) {
