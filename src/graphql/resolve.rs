@@ -160,26 +160,21 @@ async fn resolve_planned<'a, T>(
 where
     T: ContainerType + ?Sized,
 {
-    let resolving = plan.fields.iter().map(|&field| {
-        let ctx = ctx.clone();
-        async move {
-            let ctx_field = ctx.with_field(field);
-            let name = field.node.response_key().node.clone();
-            if field.node.name.node == "__typename" {
-                return Ok((
-                    name,
-                    Value::String(root.introspection_type_name().into_owned()),
-                ));
-            }
-            let value = root.resolve_field(&ctx_field).await?.unwrap_or_default();
-            Ok::<_, ServerError>((name, value))
-        }
-    });
     let mut object = IndexMap::with_capacity_and_hasher(plan.fields.len(), plan.hasher.clone());
-    for (result, hash) in join_in_place(resolving).await.into_iter().zip(&plan.hashes) {
-        match result {
-            Ok((name, value)) => insert_hashed(&mut object, *hash, name, value),
-            Err(error) => ctx.add_error(error),
+    let mut insert = |result, hash: &u64| match result {
+        Ok((name, value)) => insert_hashed(&mut object, *hash, name, value),
+        Err(error) => ctx.add_error(error),
+    };
+    if let ([field], [hash]) = (&plan.fields[..], &plan.hashes[..]) {
+        // Nothing to run beside it (a post's author { name }, say): no futures to keep.
+        insert(resolve_field(ctx, root, field).await, hash);
+    } else {
+        let resolving = plan.fields.iter().map(|&field| {
+            let ctx = ctx.clone();
+            async move { resolve_field(&ctx, root, field).await }
+        });
+        for (result, hash) in join_in_place(resolving).await.into_iter().zip(&plan.hashes) {
+            insert(result, hash);
         }
     }
     Ok(if object.is_empty() {
@@ -187,6 +182,27 @@ where
     } else {
         Value::Object(object)
     })
+}
+
+/// The response key and value of `field` of `root`.
+async fn resolve_field<'a, T>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &'a T,
+    field: &'a Positioned<Field>,
+) -> ServerResult<(Name, Value)>
+where
+    T: ContainerType + ?Sized,
+{
+    let ctx_field = ctx.with_field(field);
+    let name = field.node.response_key().node.clone();
+    if field.node.name.node == "__typename" {
+        return Ok((
+            name,
+            Value::String(root.introspection_type_name().into_owned()),
+        ));
+    }
+    let value = root.resolve_field(&ctx_field).await?.unwrap_or_default();
+    Ok((name, value))
 }
 
 /// Runs `futures` concurrently, each polled where it was first put (one allocation for all),
