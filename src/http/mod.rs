@@ -3,6 +3,7 @@
 //! the request (with loaders of its own) is `graphql::Api::execute`.
 
 mod health;
+mod json;
 pub mod metrics;
 pub mod playground;
 pub mod protocol;

@@ -3,7 +3,6 @@
 //! which status code a response gets, and the request errors found before execution. It knows
 //! nothing of our schema.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix_web::http::{header, StatusCode};
@@ -14,6 +13,7 @@ use async_graphql::parser::types::{
 
 use crate::graphql::document::selected_operation;
 use crate::graphql::documents::{Documents, Parsed};
+use crate::http::json;
 use async_graphql::ServerError;
 use serde_json::{json, Map, Value};
 
@@ -395,27 +395,14 @@ pub fn response_status_and_body(
         ResponseType::GraphqlResponseJson if request_error => StatusCode::BAD_REQUEST,
         ResponseType::GraphqlResponseJson => StatusCode::OK,
     };
-    let body = Body {
-        data: (!request_error).then_some(&response.data),
-        errors: &response.errors,
-        extensions: &response.extensions,
-    };
-    let bytes = serde_json::to_vec(&body).unwrap_or_else(|err| {
-        tracing::error!(error = %err, "cannot serialise a response");
-        br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
-    });
+    let data = (!request_error).then_some(&response.data);
+    let bytes =
+        json::write_response(data, &response.errors, &response.extensions).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "cannot serialise a response");
+            br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#
+                .to_vec()
+        });
     (status, bytes)
-}
-
-/// A GraphQL response as it goes over the wire.
-#[derive(serde::Serialize)]
-struct Body<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    data: Option<&'a async_graphql::Value>,
-    #[serde(skip_serializing_if = "<[ServerError]>::is_empty")]
-    errors: &'a [ServerError],
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    extensions: &'a BTreeMap<String, async_graphql::Value>,
 }
 
 #[cfg(test)]
