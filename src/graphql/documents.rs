@@ -16,17 +16,20 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::parser::{self, parse_query};
-use async_graphql::Variables;
+use async_graphql::{Value, Variables};
 
 /// At most this many documents are kept...
 const MAX_DOCUMENTS: usize = 512;
-/// ...their texts adding up to at most this many bytes (a parsed document takes a few times
+/// ...their texts adding up to at most this many bytes (a parsed document takes several times
 /// its text's size).
-const MAX_TEXT_BYTES: usize = 512 * 1024;
+const MAX_TEXT_BYTES: usize = 256 * 1024;
 /// A longer text is parsed every time: it is not the kind a client repeats.
 const MAX_CACHED_TEXT: usize = 16 * 1024;
-/// How many (operation name, variables) a document remembers as validated.
+/// How many (operation name, variables) a document remembers as validated...
 const MAX_VALIDATED: usize = 8;
+/// ...each with variables of about this many bytes at most (larger ones are validated every
+/// time), so that what is remembered stays small whatever clients send.
+const MAX_VALIDATED_VARIABLES_BYTES: usize = 512;
 
 /// The parsed documents, shared by all requests.
 #[derive(Default)]
@@ -50,22 +53,64 @@ impl Parsed {
     /// Whether the request with this operation name and these variables passed validation
     /// before.
     pub fn validated(&self, operation_name: Option<&str>, variables: &Variables) -> bool {
-        lock(&self.validated)
-            .iter()
-            .any(|(name, known)| name.as_deref() == operation_name && known == variables)
+        knows(&lock(&self.validated), operation_name, variables)
     }
 
     /// Remembers that the request with this operation name and these variables passed
-    /// validation (the first few such requests only: a document is mostly sent with few).
+    /// validation: the first few such requests only (a document is mostly sent with few), and
+    /// only with small variables.
     pub fn set_validated(&self, operation_name: Option<&str>, variables: &Variables) {
         let mut validated = lock(&self.validated);
-        let known = validated
-            .iter()
-            .any(|(name, known)| name.as_deref() == operation_name && known == variables);
-        if !known && validated.len() < MAX_VALIDATED {
+        if validated.len() < MAX_VALIDATED
+            && !knows(&validated, operation_name, variables)
+            && size_within(variables, MAX_VALIDATED_VARIABLES_BYTES)
+        {
             validated.push((operation_name.map(str::to_owned), variables.clone()));
         }
     }
+}
+
+fn knows(
+    validated: &[(Option<String>, Variables)],
+    operation_name: Option<&str>,
+    variables: &Variables,
+) -> bool {
+    validated
+        .iter()
+        .any(|(name, known)| name.as_deref() == operation_name && known == variables)
+}
+
+/// Whether `variables` take about `budget` bytes or fewer (names and strings by their length,
+/// anything else by 8), found without walking past the budget.
+fn size_within(variables: &Variables, budget: usize) -> bool {
+    fn take(left: &mut usize, cost: usize) -> bool {
+        match left.checked_sub(cost) {
+            Some(rest) => {
+                *left = rest;
+                true
+            }
+            None => false,
+        }
+    }
+    fn spend(value: &Value, left: &mut usize) -> bool {
+        match value {
+            Value::String(text) => take(left, text.len()),
+            Value::Enum(name) => take(left, name.len()),
+            Value::Binary(bytes) => take(left, bytes.len()),
+            Value::List(items) => take(left, 8) && items.iter().all(|item| spend(item, left)),
+            Value::Object(members) => {
+                take(left, 8)
+                    && members
+                        .iter()
+                        .all(|(name, member)| take(left, name.len()) && spend(member, left))
+            }
+            Value::Null | Value::Number(_) | Value::Boolean(_) => take(left, 8),
+        }
+    }
+    let mut left = budget;
+    variables
+        .iter()
+        .all(|(name, value)| take(&mut left, name.len()) && spend(value, &mut left))
 }
 
 /// A lock whose holder panicked is as good as any: every change under these locks is whole
@@ -168,6 +213,30 @@ mod tests {
             parsed.set_validated(Some("A"), &variables);
         }
         assert_eq!(lock(&parsed.validated).len(), MAX_VALIDATED);
+    }
+
+    #[test]
+    fn large_variables_are_not_remembered() {
+        let documents = Documents::default();
+        let parsed = documents
+            .parse("query ($filter: PostFilterInput) { posts(filter: $filter) { totalCount } }")
+            .expect("parses");
+        let small =
+            Variables::from_json(serde_json::json!({ "filter": { "title": { "eq": "A" } } }));
+        let large = Variables::from_json(
+            serde_json::json!({ "filter": { "title": { "eq": "x".repeat(MAX_VALIDATED_VARIABLES_BYTES) } } }),
+        );
+        let many = Variables::from_json(
+            serde_json::json!({ "ids": vec![1; MAX_VALIDATED_VARIABLES_BYTES] }),
+        );
+
+        parsed.set_validated(None, &small);
+        parsed.set_validated(None, &large);
+        parsed.set_validated(None, &many);
+
+        assert!(parsed.validated(None, &small));
+        assert!(!parsed.validated(None, &large));
+        assert!(!parsed.validated(None, &many));
     }
 
     #[test]
