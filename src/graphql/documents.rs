@@ -137,12 +137,9 @@ impl Documents {
     }
 
     /// How many documents are kept.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.entries().by_text.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn entries(&self) -> MutexGuard<'_, Entries> {
@@ -243,7 +240,7 @@ mod tests {
     fn a_text_that_does_not_parse_is_an_error_and_is_not_kept() {
         let documents = Documents::default();
         assert!(documents.parse("{ users { ").is_err());
-        assert!(documents.is_empty());
+        assert_eq!(documents.len(), 0);
     }
 
     #[test]
