@@ -13,6 +13,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::accounts::Accounts;
 use crate::config::Settings;
+use crate::db::reads::{Reads, StatementHook};
 use crate::events::{self, Bus};
 use crate::graphql::Api;
 use crate::http::metrics::Metrics;
@@ -40,20 +41,29 @@ impl Application {
         db::migrate(&db).await?;
         let metrics = Arc::new(Metrics::default());
         let counter = metrics.clone();
+        let statements: StatementHook = Arc::new(move |_| counter.count_statement());
         // Before the connection is cloned: every clone shares the callback.
-        db.set_metric_callback(move |_| counter.count_statement());
-        Self::build_with_metrics(settings, db, metrics)
+        let counted = statements.clone();
+        db.set_metric_callback(move |info| counted(info));
+        Self::build_with_metrics(settings, db, Some(statements), metrics)
     }
 
     /// Binds the listener (port 0 picks a free one) and builds the server on `db`, which the
-    /// caller has set up (tests count its statements themselves).
-    pub fn build_with_db(settings: &Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
-        Self::build_with_metrics(settings, db, Arc::new(Metrics::default()))
+    /// caller has set up (tests count its statements themselves: SeaORM tells `db`'s metric
+    /// callback of its statements, `statements` is told of the reads run outside SeaORM, see
+    /// `db::reads`).
+    pub fn build_with_db(
+        settings: &Settings,
+        db: DatabaseConnection,
+        statements: Option<StatementHook>,
+    ) -> anyhow::Result<Self> {
+        Self::build_with_metrics(settings, db, statements, Arc::new(Metrics::default()))
     }
 
     fn build_with_metrics(
         settings: &Settings,
         db: DatabaseConnection,
+        statements: Option<StatementHook>,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(&settings.bind)
@@ -68,12 +78,13 @@ impl Application {
             let pool = db.get_postgres_connection_pool().clone();
             tokio::spawn(events::listen::run(pool, bus.clone()))
         });
-        let api = web::Data::new(Api::new(
+        let reads = Reads::new(
             db.clone(),
-            settings,
-            accounts.clone(),
-            bus.clone(),
-        ));
+            settings.database.max_connections,
+            settings.database.acquire_timeout,
+            statements,
+        );
+        let api = web::Data::new(Api::new(reads, settings, accounts.clone(), bus.clone()));
         let sockets = Arc::new(Sockets::new(&settings.live));
         let accounts = web::Data::from(accounts);
         let db_for_close = db.clone();

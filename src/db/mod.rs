@@ -5,7 +5,8 @@
 //! (the one page builder: keyset pages, windowed per parent, counts, typed cursors), `by_id`,
 //! and one module per table (`users`, `posts`, `follows`) holding every query on it and the
 //! descriptions of the lists it takes part in. Functions here take `&impl ConnectionTrait`, so
-//! the API, `seed-demo`, a background task or a test can all call them.
+//! the API, `seed-demo`, a background task or a test can all call them. The API reads through
+//! `reads` (PostgreSQL connections kept between statements).
 
 pub mod by_id;
 pub mod fields;
@@ -13,6 +14,7 @@ pub mod filters;
 pub mod follows;
 pub mod page;
 pub mod posts;
+pub mod reads;
 pub mod sessions;
 pub mod users;
 pub mod write;

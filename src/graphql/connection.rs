@@ -15,7 +15,7 @@ use crate::db::page::{
     PageArgs, PageRequest, Row, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 use crate::error::AppError;
-use crate::graphql::context::{database, loaders};
+use crate::graphql::context::{loaders, reads};
 use crate::graphql::resolve::{Resolved, ResolvedList};
 use crate::loaders::{PageExtras, Primed, RelationLoaders};
 
@@ -124,7 +124,7 @@ where
     N: Node<Row = Row<L>>,
 {
     let args = page_args::<L, N>(ctx, &list).extend()?;
-    let db = database(ctx).extend()?;
+    let db = reads(ctx).extend()?;
     let extras = wanted_extras(ctx, &args);
     let (page, total_count, beyond) = futures_util::join!(
         load_page::<L>(db, &args),

@@ -11,6 +11,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use crate::accounts::Accounts;
 use crate::db;
+use crate::db::reads::Reads;
 use crate::domain::account::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::events::{Bus, Event};
@@ -52,6 +53,12 @@ pub(crate) fn forget_loaded(ctx: &Context<'_>) {
 
 pub(crate) fn database<'a>(ctx: &Context<'a>) -> AppResult<&'a DatabaseConnection> {
     ctx.data::<DatabaseConnection>()
+        .map_err(|err| AppError::Internal(err.message))
+}
+
+/// What the API reads through (see `db::reads`).
+pub(crate) fn reads<'a>(ctx: &Context<'a>) -> AppResult<&'a Reads> {
+    ctx.data::<Reads>()
         .map_err(|err| AppError::Internal(err.message))
 }
 

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
+use crate::db::reads::Reads;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, Executor, Request, Response, ServerError};
 use futures_util::stream::{self, BoxStream, StreamExt};
-use sea_orm::DatabaseConnection;
 
 use crate::graphql::document::{self, DocumentLimits};
 use crate::graphql::AppSchema;
@@ -19,7 +19,7 @@ use crate::loaders::Loaders;
 #[derive(Clone)]
 pub struct LiveExecutor {
     pub(crate) schema: AppSchema,
-    pub(crate) db: DatabaseConnection,
+    pub(crate) reads: Reads,
     pub(crate) document_limits: Arc<DocumentLimits>,
 }
 
@@ -80,7 +80,7 @@ impl Executor for LiveExecutor {
             return stream::once(async move { Response::from_errors(vec![error]) }).boxed();
         }
         let scheduler = BatchScheduler::new();
-        let request = request.data(Loaders::new(self.db.clone(), &scheduler));
+        let request = request.data(Loaders::new(self.reads.clone(), &scheduler));
         scheduler
             .run_stream(Executor::execute_stream(
                 &self.schema,

@@ -30,6 +30,8 @@ use async_graphql::{
 };
 use sea_orm::DatabaseConnection;
 
+use crate::db::reads::Reads;
+
 use crate::accounts::{self, Accounts};
 use crate::config::Settings;
 use crate::error::AppError;
@@ -86,6 +88,7 @@ pub struct Api {
     /// explain a refusal of `schema` with figures (see `limits`).
     diagnostic: AppSchema,
     db: DatabaseConnection,
+    reads: Reads,
     documents: Documents,
     document_limits: Arc<DocumentLimits>,
     max_errors: usize,
@@ -94,12 +97,8 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(
-        db: DatabaseConnection,
-        settings: &Settings,
-        accounts: Arc<Accounts>,
-        bus: Bus,
-    ) -> Self {
+    pub fn new(reads: Reads, settings: &Settings, accounts: Arc<Accounts>, bus: Bus) -> Self {
+        let db = reads.db().clone();
         let limits = &settings.limits;
         let query_limits = QueryLimits {
             max_depth: limits.max_depth,
@@ -108,6 +107,7 @@ impl Api {
         let build = |validation_mode| {
             let mut builder = schema_builder()
                 .data(db.clone())
+                .data(reads.clone())
                 .data(Arc::clone(&accounts))
                 .data(bus.clone())
                 .limit_depth(limits.max_depth)
@@ -126,6 +126,7 @@ impl Api {
             revalidating: build(ValidationMode::Fast),
             diagnostic: schema_builder().extension(query_limits).finish(),
             db,
+            reads,
             documents: Documents::default(),
             document_limits: Arc::new(DocumentLimits::from_settings(settings)),
             max_errors: limits.max_errors,
@@ -138,7 +139,7 @@ impl Api {
     pub fn live(&self) -> live::LiveExecutor {
         live::LiveExecutor {
             schema: self.schema.clone(),
-            db: self.db.clone(),
+            reads: self.reads.clone(),
             document_limits: Arc::clone(&self.document_limits),
         }
     }
@@ -211,7 +212,7 @@ impl Api {
             }
             let scheduler = BatchScheduler::new();
             let request = request
-                .data(Loaders::new(self.db.clone(), &scheduler))
+                .data(Loaders::new(self.reads.clone(), &scheduler))
                 .data(ResponseBudget::new(self.max_response_bytes));
             let schema = if validated {
                 &self.revalidating

@@ -5,19 +5,20 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::EntityTrait;
 
 use crate::db::by_id::{find_by_ids, HasId};
+use crate::db::reads::Reads;
 use crate::error::AppError;
 use crate::loaders::{log_batch_error, MAX_KEYS_PER_STATEMENT};
 
 pub struct ByIdLoader<E> {
-    db: DatabaseConnection,
+    db: Reads,
     table: PhantomData<fn() -> E>,
 }
 
 impl<E> ByIdLoader<E> {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Reads) -> Self {
         ByIdLoader {
             db,
             table: PhantomData,

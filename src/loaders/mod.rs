@@ -16,10 +16,11 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use entity::{post, user};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::EntityTrait;
 
 use crate::db::follows::{FeedOf, FollowersOf, FollowingOf};
 use crate::db::posts::PostsByAuthor;
+use crate::db::reads::Reads;
 use crate::error::AppError;
 use batching::BatchScheduler;
 pub use by_id::ByIdLoader;
@@ -49,7 +50,7 @@ pub struct Loaders {
 impl Loaders {
     /// Loaders whose batches `scheduler` starts; the request must run under
     /// `scheduler.run(..)`.
-    pub fn new(db: DatabaseConnection, scheduler: &BatchScheduler) -> Self {
+    pub fn new(db: Reads, scheduler: &BatchScheduler) -> Self {
         Loaders {
             user_by_id: cached(ByIdLoader::new(db.clone()), scheduler),
             post_by_id: cached(ByIdLoader::new(db.clone()), scheduler),

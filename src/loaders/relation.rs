@@ -7,8 +7,8 @@ use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::db::reads::Reads;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::DatabaseConnection;
 
 use crate::db::page::{
     count_by_parent, load_pages, parents_beyond, FromColumns, List, ListFilter, Page, PageArgs, Row,
@@ -35,7 +35,7 @@ impl Hash for PageKey {
 
 /// Pages of the relation `L`, by parent.
 pub struct PageByParentLoader<L> {
-    db: DatabaseConnection,
+    db: Reads,
     list: PhantomData<fn() -> L>,
 }
 
@@ -83,7 +83,7 @@ pub struct CountKey {
 
 /// Row counts of the relation `L`, by parent (and filter).
 pub struct CountByParentLoader<L> {
-    db: DatabaseConnection,
+    db: Reads,
     list: PhantomData<fn() -> L>,
 }
 
@@ -119,7 +119,7 @@ impl<L: List> Loader<CountKey> for CountByParentLoader<L> {
 /// Whether a parent has rows of the relation `L` beyond its page's cursor, on the side the page
 /// does not read (its other `has...Page`), by page key.
 pub struct BeyondByParentLoader<L> {
-    db: DatabaseConnection,
+    db: Reads,
     list: PhantomData<fn() -> L>,
 }
 
@@ -172,7 +172,7 @@ impl<L: List> RelationLoaders<L>
 where
     Row<L>: FromColumns + Clone + Send + Sync + 'static,
 {
-    pub fn new(db: &DatabaseConnection, scheduler: &BatchScheduler) -> Self {
+    pub fn new(db: &Reads, scheduler: &BatchScheduler) -> Self {
         RelationLoaders {
             pages: cached(
                 PageByParentLoader {

@@ -5,9 +5,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use blogql::db::page::{PageArgs, PageRequest};
 use blogql::db::posts::PostsByAuthor;
+use blogql::db::reads::{Reads, StatementHook};
 use blogql::loaders::batching::BatchScheduler;
 use blogql::loaders::{CountKey, Loaders, PageKey, MAX_KEYS_PER_STATEMENT};
 use serde_json::json;
@@ -222,11 +224,16 @@ async fn long_key_lists_are_split_into_batches(app: TestApp) {
     let mut db = app.db.clone();
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = statements.clone();
-    db.set_metric_callback(move |_| {
+    let count: StatementHook = Arc::new(move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
+    let counted = count.clone();
+    db.set_metric_callback(move |info| counted(info));
     let scheduler = BatchScheduler::new();
-    let loaders = Loaders::new(db, &scheduler);
+    let loaders = Loaders::new(
+        Reads::new(db, 5, Duration::from_secs(5), Some(count)),
+        &scheduler,
+    );
     let ids = 1..=keys as i32;
     let args = PageArgs::parse::<PostsByAuthor>(PageRequest {
         first: Some(5),

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use blogql::config::Settings;
+use blogql::db::reads::StatementHook;
 use blogql::startup::Application;
 use blogql::telemetry::{get_subscriber, init_subscriber};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -171,14 +172,19 @@ pub async fn spawn_app_with(
         .expect("connect to the test database");
     blogql::db::migrate(&db).await.expect("migrate");
     // Set before the connection is cloned into the app, so every clone counts.
+    // Both hear of statements: SeaORM's callback of those it runs, the API's of the reads it
+    // runs on connections it keeps (`db::reads`).
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = statements.clone();
-    db.set_metric_callback(move |_info| {
+    let count: StatementHook = Arc::new(move |_info| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
+    let counted = count.clone();
+    db.set_metric_callback(move |info| counted(info));
 
     let server_db = db.clone();
-    let app = Application::build_with_db(&settings, db).expect("build the application");
+    let app =
+        Application::build_with_db(&settings, db, Some(count)).expect("build the application");
     let address = format!("http://127.0.0.1:{}", app.port());
     let server = app.handle();
     let bus = app.bus();

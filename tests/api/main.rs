@@ -20,5 +20,6 @@ mod outage;
 mod ownership;
 mod posts;
 mod proxy;
+mod reads;
 mod statement_counts;
 mod users;

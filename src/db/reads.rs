@@ -1,0 +1,252 @@
+//! The connection the API reads through. On PostgreSQL, a read keeps its pooled connection
+//! checked out once its statement has finished, for the next read to use.
+//!
+//! Why: SQLx's pool tests every connection handed back to it with a round trip to the server (a
+//! `Sync` message, answered by `ReadyForQuery`), so each statement cost two round trips, and the
+//! database as much CPU for the test as for a small query. A connection kept here is only ever
+//! put back after a statement that ran to its end, when there is nothing left to test: the
+//! protocol is at rest. A statement that fails, or is cancelled half-way (a request past its time
+//! limit, a client gone), drops its connection, which goes back to the pool and is tested there
+//! as before; so does a kept connection idle for `IDLE_BEFORE_RETURN` (the server or a firewall
+//! may have closed it meanwhile).
+//!
+//! Reads keep at most `max_connections - RESERVED` connections, in use or idle: writes, account
+//! lookups and the PostgreSQL event listener always find the rest in the pool. Everything but
+//! reads on PostgreSQL (writes, transactions, SQLite, MariaDB) goes through the
+//! `DatabaseConnection` unchanged. Statements run here are reported to the same kind of metric
+//! callback as SeaORM's (`StatementHook`).
+
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant, SystemTime};
+
+use sea_orm::metric::Info;
+use sea_orm::sea_query::Values;
+use sea_orm::sqlx::pool::PoolConnection;
+use sea_orm::sqlx::{self, PgPool, Postgres};
+use sea_orm::{
+    ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
+    RuntimeErr, Statement,
+};
+use sea_query_sqlx::SqlxValues;
+use tokio::sync::Semaphore;
+
+/// Connections of the pool that reads never keep.
+const RESERVED: u32 = 2;
+
+/// A kept connection idle this long goes back to the pool, which tests it before its next use.
+const IDLE_BEFORE_RETURN: Duration = Duration::from_secs(5);
+
+/// Told of every statement that ran, as SeaORM's metric callback is.
+pub type StatementHook = Arc<dyn Fn(&Info<'_>) + Send + Sync>;
+
+/// `DatabaseConnection` for the API's reads (see the module documentation). Cheap to clone:
+/// clones share their kept connections.
+#[derive(Clone)]
+pub struct Reads {
+    db: DatabaseConnection,
+    kept: Option<Arc<Kept>>,
+    hook: Option<StatementHook>,
+}
+
+/// The connections kept checked out of a PostgreSQL pool.
+struct Kept {
+    pool: PgPool,
+    /// Most recently used last: the next read takes the warmest.
+    idle: Mutex<Idle>,
+    /// One per connection reads may hold, in use or idle.
+    permits: Semaphore,
+    acquire_timeout: Duration,
+}
+
+#[derive(Default)]
+struct Idle {
+    connections: Vec<(PoolConnection<Postgres>, Instant)>,
+    /// The pool is closing: nothing is kept any more.
+    closed: bool,
+}
+
+impl Reads {
+    /// Reads through `db`. `hook` is told of every statement run outside SeaORM (SeaORM tells
+    /// `db`'s own metric callback of the rest). Spawns a task on PostgreSQL, so call it inside
+    /// a Tokio runtime.
+    pub fn new(
+        db: DatabaseConnection,
+        max_connections: u32,
+        acquire_timeout: Duration,
+        hook: Option<StatementHook>,
+    ) -> Self {
+        let keepable = max_connections.saturating_sub(RESERVED);
+        let kept = (db.get_database_backend() == DbBackend::Postgres && keepable > 0).then(|| {
+            let kept = Arc::new(Kept {
+                pool: db.get_postgres_connection_pool().clone(),
+                idle: Mutex::new(Idle::default()),
+                permits: Semaphore::new(keepable as usize),
+                acquire_timeout,
+            });
+            // Closing the pool waits for every checked-out connection: hand ours back.
+            let closing = kept.pool.close_event();
+            let weak: Weak<Kept> = Arc::downgrade(&kept);
+            tokio::spawn(async move {
+                closing.await;
+                if let Some(kept) = weak.upgrade() {
+                    kept.close();
+                }
+            });
+            kept
+        });
+        Reads { db, kept, hook }
+    }
+
+    /// The connection everything but these reads goes through.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// How many connections are kept idle (for tests).
+    #[doc(hidden)]
+    pub fn kept_idle(&self) -> usize {
+        self.kept
+            .as_ref()
+            .map_or(0, |kept| kept.lock().connections.len())
+    }
+
+    /// Runs `stmt` on a kept connection (or a new one from the pool), and keeps the connection
+    /// if the statement ran to its end.
+    async fn fetch<T>(
+        &self,
+        kept: &Kept,
+        stmt: &Statement,
+        run: impl AsyncFnOnce(
+            &mut sqlx::PgConnection,
+            sqlx::query::Query<'_, Postgres, SqlxValues>,
+        ) -> Result<T, sqlx::Error>,
+    ) -> Result<T, DbErr> {
+        let acquired = tokio::time::timeout(kept.acquire_timeout, async {
+            let permit = kept.permits.acquire().await.map_err(|_| closed())?;
+            let connection = match kept.take() {
+                Some(connection) => connection,
+                None => kept.pool.acquire().await.map_err(acquire_error)?,
+            };
+            Ok::<_, DbErr>((permit, connection))
+        })
+        .await
+        .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?;
+        let (_permit, mut connection) = acquired?;
+        let started = self.hook.is_some().then(SystemTime::now);
+        let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
+        let query = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values));
+        let result = run(&mut connection, query).await;
+        if let (Some(hook), Some(started)) = (&self.hook, started) {
+            hook(&Info {
+                elapsed: started.elapsed().unwrap_or_default(),
+                statement: stmt,
+                failed: result.is_err(),
+            });
+        }
+        match result {
+            Ok(value) => {
+                kept.keep(connection);
+                Ok(value)
+            }
+            // Dropped: the pool tests it before anyone uses it again.
+            Err(err) => Err(DbErr::Query(RuntimeErr::SqlxError(err.into()))),
+        }
+    }
+}
+
+impl Kept {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Idle> {
+        // A panic while holding this lock leaves a plain list behind: still usable.
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The most recently used kept connection, unless it has been idle too long: then it and
+    /// every other (idle longer still) go back to the pool.
+    fn take(&self) -> Option<PoolConnection<Postgres>> {
+        let mut idle = self.lock();
+        match idle.connections.pop() {
+            Some((connection, since)) if since.elapsed() < IDLE_BEFORE_RETURN => Some(connection),
+            Some((connection, _)) => {
+                let mut stale = std::mem::take(&mut idle.connections);
+                drop(idle);
+                stale.clear();
+                drop(connection);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn keep(&self, connection: PoolConnection<Postgres>) {
+        let mut idle = self.lock();
+        if idle.closed {
+            drop(idle);
+            drop(connection);
+            return;
+        }
+        idle.connections.push((connection, Instant::now()));
+    }
+
+    fn close(&self) {
+        let connections = {
+            let mut idle = self.lock();
+            idle.closed = true;
+            std::mem::take(&mut idle.connections)
+        };
+        drop(connections);
+    }
+}
+
+fn closed() -> DbErr {
+    DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)
+}
+
+/// As SeaORM reports a failed checkout.
+fn acquire_error(err: sqlx::Error) -> DbErr {
+    match err {
+        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        sqlx::Error::PoolClosed => closed(),
+        other => DbErr::Conn(RuntimeErr::SqlxError(other.into())),
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Reads {
+    fn get_database_backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.db.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.db.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let Some(kept) = &self.kept else {
+            return self.db.query_one_raw(stmt).await;
+        };
+        let row = self
+            .fetch(kept, &stmt, async |connection, query| {
+                query.fetch_optional(connection).await
+            })
+            .await?;
+        Ok(row.map(QueryResult::from))
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let Some(kept) = &self.kept else {
+            return self.db.query_all_raw(stmt).await;
+        };
+        let rows = self
+            .fetch(kept, &stmt, async |connection, query| {
+                query.fetch_all(connection).await
+            })
+            .await?;
+        Ok(rows.into_iter().map(QueryResult::from).collect())
+    }
+}

@@ -1,0 +1,184 @@
+//! `db::reads`: on PostgreSQL the API's reads keep their connection between statements instead of
+//! handing it back to the pool (which tests each returned connection with a round trip), and
+//! only a read that ran to its end keeps one.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use blogql::db::reads::{Reads, StatementHook};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+
+use crate::helpers::TestApp;
+
+backend_tests!(
+    on [postgres]:
+    reads_run_one_after_another_on_one_kept_connection,
+    a_failed_read_hands_its_connection_back_to_the_pool,
+    a_cancelled_read_does_not_leave_its_connection_to_the_next,
+    reads_leave_the_reserved_connections_to_writes,
+    closing_the_pool_takes_back_the_kept_connections,
+);
+
+/// A pool of its own on the test database, of `max_connections`, and reads over it that count
+/// their statements.
+async fn reads_on(
+    app: &TestApp,
+    max_connections: u32,
+) -> (DatabaseConnection, Reads, Arc<AtomicUsize>) {
+    let mut settings = app.settings.database.clone();
+    settings.max_connections = max_connections;
+    let db = blogql::db::connect(&settings).await.expect("connect");
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    let hook: StatementHook = Arc::new(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let reads = Reads::new(
+        db.clone(),
+        max_connections,
+        Duration::from_secs(5),
+        Some(hook),
+    );
+    (db, reads, statements)
+}
+
+fn sql(text: &str) -> Statement {
+    Statement::from_string(DbBackend::Postgres, text)
+}
+
+async fn backend_pid(reads: &Reads) -> i32 {
+    reads
+        .query_one_raw(sql("SELECT pg_backend_pid()"))
+        .await
+        .expect("read")
+        .expect("a row")
+        .try_get_by_index(0)
+        .expect("an integer")
+}
+
+async fn reads_run_one_after_another_on_one_kept_connection(app: TestApp) {
+    // Arrange
+    let (db, reads, statements) = reads_on(&app, 5).await;
+    let pool = db.get_postgres_connection_pool();
+
+    // Act
+    let first = backend_pid(&reads).await;
+    let rows = reads
+        .query_all_raw(sql("SELECT generate_series(1, 3)"))
+        .await
+        .expect("read");
+    let last = backend_pid(&reads).await;
+
+    // Assert: one server process served all three, and its connection never went back to the
+    // pool (where it would have been tested with a round trip): kept, checked out.
+    assert_eq!(rows.len(), 3);
+    assert_eq!(first, last);
+    assert_eq!(reads.kept_idle(), 1);
+    assert_eq!((pool.size(), pool.num_idle()), (1, 0));
+    assert_eq!(
+        statements.load(Ordering::SeqCst),
+        3,
+        "every read is counted"
+    );
+}
+
+async fn a_failed_read_hands_its_connection_back_to_the_pool(app: TestApp) {
+    // Arrange
+    let (db, reads, statements) = reads_on(&app, 5).await;
+    let pool = db.get_postgres_connection_pool();
+    backend_pid(&reads).await;
+
+    // Act
+    let failed = reads
+        .query_all_raw(sql("SELECT * FROM no_such_table"))
+        .await;
+
+    // Assert: not kept; the pool has it back (once its test, spawned on drop, is done).
+    assert!(failed.is_err());
+    assert_eq!(reads.kept_idle(), 0);
+    for _ in 0..100 {
+        if pool.num_idle() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!((pool.size(), pool.num_idle()), (1, 1));
+    assert_eq!(
+        statements.load(Ordering::SeqCst),
+        2,
+        "a failed read is counted too"
+    );
+    backend_pid(&reads).await;
+}
+
+async fn a_cancelled_read_does_not_leave_its_connection_to_the_next(app: TestApp) {
+    // Arrange
+    let (_db, reads, _) = reads_on(&app, 5).await;
+    backend_pid(&reads).await;
+
+    // Act: a read dropped while the server is still working on it (as a request past its time
+    // limit is), then another.
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(50),
+        reads.query_all_raw(sql("SELECT pg_sleep(0.5), 1")),
+    )
+    .await;
+    let next: i32 = reads
+        .query_one_raw(sql("SELECT 42"))
+        .await
+        .expect("the next read")
+        .expect("a row")
+        .try_get_by_index(0)
+        .expect("an integer");
+
+    // Assert: the next read got its own answer, not what was left of the cancelled one.
+    assert!(
+        cancelled.is_err(),
+        "the slow read should have been cancelled"
+    );
+    assert_eq!(next, 42);
+    assert_eq!(reads.kept_idle(), 1);
+}
+
+async fn reads_leave_the_reserved_connections_to_writes(app: TestApp) {
+    // Arrange: 4 connections, 2 of which reads never hold.
+    let (db, reads, _) = reads_on(&app, 4).await;
+    let pool = db.get_postgres_connection_pool().clone();
+
+    // Act: more slow reads at once than reads may hold; meanwhile, two checkouts as writes do.
+    let slow = (0..4).map(|_| reads.query_all_raw(sql("SELECT pg_sleep(0.2)")));
+    let others = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let first = pool.acquire().await.expect("a reserved connection");
+        let second = pool.acquire().await.expect("another reserved connection");
+        let size = pool.size();
+        drop((first, second));
+        size
+    };
+    let (results, size_with_both) =
+        futures_util::join!(futures_util::future::join_all(slow), others);
+
+    // Assert: the reads took turns on 2 connections; the other 2 were there at once.
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(size_with_both, 4);
+    assert_eq!(reads.kept_idle(), 2);
+}
+
+async fn closing_the_pool_takes_back_the_kept_connections(app: TestApp) {
+    // Arrange: a kept connection (closing waits for every checked-out one to come back).
+    let (db, reads, _) = reads_on(&app, 5).await;
+    backend_pid(&reads).await;
+    assert_eq!(reads.kept_idle(), 1);
+
+    // Act
+    let closed = tokio::time::timeout(Duration::from_secs(5), db.close()).await;
+
+    // Assert
+    assert!(
+        closed.is_ok(),
+        "closing the pool waited for a kept connection"
+    );
+    assert_eq!(reads.kept_idle(), 0);
+    assert!(reads.query_all_raw(sql("SELECT 1")).await.is_err());
+}
