@@ -15,6 +15,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod loaders;
+pub mod log_lines;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;

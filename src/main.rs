@@ -8,7 +8,7 @@ use blogql::domain::account::Password;
 use blogql::domain::user::Email;
 use blogql::startup::Application;
 use blogql::telemetry::{get_subscriber, init_subscriber};
-use blogql::{db, graphql, seed};
+use blogql::{db, graphql, log_lines, seed};
 use clap::Parser;
 
 /// mimalloc (see `allocator`).
@@ -76,12 +76,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve => {
             // Log lines (one per request) are written by a thread of their own, in batches:
-            // a request never waits on stdout. Not lossy: a full buffer slows logging down,
-            // it does not drop lines. The guard flushes what is left when `main` returns.
-            let (stdout, _flush_on_exit) =
-                tracing_appender::non_blocking::NonBlockingBuilder::default()
-                    .lossy(false)
-                    .finish(std::io::stdout());
+            // a request never waits on stdout (see `log_lines`). The guard writes out what is
+            // left when `main` returns.
+            let (stdout, _flush_on_exit) = log_lines::to(std::io::stdout())
+                .context("starting the thread that writes the log")?;
             init_subscriber(get_subscriber(&settings.log, stdout));
             tracing::info!(database = %db::redact(&settings.database.url), "starting");
             let app = Application::build(&settings).await?;
