@@ -10,6 +10,10 @@
 //! as before; so does a kept connection idle for `IDLE_BEFORE_RETURN` (the server or a firewall
 //! may have closed it meanwhile).
 //!
+//! A read whose kept connection the server closed (a restart, a failover) hands every idle kept
+//! connection back to the pool and runs once more on one from the pool: the client does not
+//! pay for connections that died while kept.
+//!
 //! Reads keep at most `max_connections - RESERVED` connections, in use or idle: writes, account
 //! lookups and the PostgreSQL event listener always find the rest in the pool. Everything but
 //! reads on PostgreSQL (writes, transactions, SQLite, MariaDB) goes through the
@@ -116,7 +120,7 @@ impl Reads {
         &self,
         kept: &Kept,
         stmt: &Statement,
-        run: impl AsyncFnOnce(
+        run: impl AsyncFn(
             &mut sqlx::PgConnection,
             sqlx::query::Query<'_, Postgres, SqlxValues>,
         ) -> Result<T, sqlx::Error>,
@@ -131,7 +135,38 @@ impl Reads {
         })
         .await
         .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?;
-        let (_permit, mut connection) = acquired?;
+        let (_permit, connection) = acquired?;
+        match self.run_on(kept, connection, stmt, &run).await {
+            // The server closed this connection (a restart, a failover, an administrator): the
+            // idle kept ones went the same way. They go back to the pool (which tests and drops
+            // them), and the read runs once more on a connection the pool vouches for.
+            Err(err) if connection_lost(&err) => {
+                tracing::info!(error = %err, "a kept connection was closed by the server");
+                kept.give_back_idle();
+                let connection = tokio::time::timeout(kept.acquire_timeout, kept.pool.acquire())
+                    .await
+                    .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
+                    .map_err(acquire_error)?;
+                self.run_on(kept, connection, stmt, &run)
+                    .await
+                    .map_err(query_error)
+            }
+            result => result.map_err(query_error),
+        }
+    }
+
+    /// Runs `stmt` on `connection`, which is kept if the statement ran to its end, and dropped
+    /// otherwise: the pool tests it before anyone uses it again.
+    async fn run_on<T>(
+        &self,
+        kept: &Kept,
+        mut connection: PoolConnection<Postgres>,
+        stmt: &Statement,
+        run: &impl AsyncFn(
+            &mut sqlx::PgConnection,
+            sqlx::query::Query<'_, Postgres, SqlxValues>,
+        ) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
         let started = self.hook.is_some().then(SystemTime::now);
         let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
         let query = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values));
@@ -143,14 +178,10 @@ impl Reads {
                 failed: result.is_err(),
             });
         }
-        match result {
-            Ok(value) => {
-                kept.keep(connection);
-                Ok(value)
-            }
-            // Dropped: the pool tests it before anyone uses it again.
-            Err(err) => Err(DbErr::Query(RuntimeErr::SqlxError(err.into()))),
+        if result.is_ok() {
+            kept.keep(connection);
         }
+        result
     }
 }
 
@@ -189,6 +220,12 @@ impl Kept {
         idle.connections.push((connection, Instant::now()));
     }
 
+    /// Hands every idle kept connection back to the pool.
+    fn give_back_idle(&self) {
+        let idle = std::mem::take(&mut self.lock().connections);
+        drop(idle);
+    }
+
     fn close(&self) {
         let connections = {
             let mut idle = self.lock();
@@ -197,6 +234,24 @@ impl Kept {
         };
         drop(connections);
     }
+}
+
+/// Whether `err` says the server closed the connection, or it broke (a read is harmless to
+/// run again; a statement that failed for another reason fails again).
+fn connection_lost(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) => true,
+        // Class 57P: operator intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03
+        // cannot connect now); class 08: connection exception.
+        sqlx::Error::Database(err) => err
+            .code()
+            .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+        _ => false,
+    }
+}
+
+fn query_error(err: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(err.into()))
 }
 
 fn closed() -> DbErr {

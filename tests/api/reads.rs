@@ -18,6 +18,7 @@ backend_tests!(
     a_cancelled_read_does_not_leave_its_connection_to_the_next,
     reads_leave_the_reserved_connections_to_writes,
     closing_the_pool_takes_back_the_kept_connections,
+    a_read_whose_kept_connection_the_server_closed_runs_again_on_another,
 );
 
 /// A pool of its own on the test database, of `max_connections`, and reads over it that count
@@ -181,4 +182,42 @@ async fn closing_the_pool_takes_back_the_kept_connections(app: TestApp) {
     );
     assert_eq!(reads.kept_idle(), 0);
     assert!(reads.query_all_raw(sql("SELECT 1")).await.is_err());
+}
+
+async fn a_read_whose_kept_connection_the_server_closed_runs_again_on_another(app: TestApp) {
+    // Arrange: two kept connections, both then ended by the server (as a restart ends them).
+    let (_db, reads, statements) = reads_on(&app, 5).await;
+    let (first, second) = futures_util::join!(
+        reads.query_one_raw(sql("SELECT pg_backend_pid(), pg_sleep(0.1)")),
+        reads.query_one_raw(sql("SELECT pg_backend_pid(), pg_sleep(0.1)")),
+    );
+    let pids: Vec<i32> = [first, second]
+        .into_iter()
+        .map(|row| {
+            row.expect("read")
+                .expect("a row")
+                .try_get_by_index(0)
+                .expect("an integer")
+        })
+        .collect();
+    assert_eq!(reads.kept_idle(), 2);
+    for pid in &pids {
+        app.db
+            .execute_unprepared(&format!("SELECT pg_terminate_backend({pid})"))
+            .await
+            .expect("terminate a kept connection's server process");
+    }
+    statements.store(0, Ordering::SeqCst);
+
+    // Act
+    let pid = backend_pid(&reads).await;
+
+    // Assert: answered, by a new server process; the other dead one is no longer kept.
+    assert!(!pids.contains(&pid));
+    assert_eq!(reads.kept_idle(), 1);
+    assert_eq!(
+        statements.load(Ordering::SeqCst),
+        2,
+        "the failed try and the one that ran"
+    );
 }
