@@ -7,15 +7,18 @@
 //! put back after a statement that ran to its end, when there is nothing left to test: the
 //! protocol is at rest. A statement that fails, or is cancelled half-way (a request past its time
 //! limit, a client gone), drops its connection, which goes back to the pool and is tested there
-//! as before; so does a kept connection idle for `IDLE_BEFORE_RETURN` (the server or a firewall
-//! may have closed it meanwhile).
+//! as before. A kept connection idle for `IDLE_BEFORE_RETURN` goes back too (a sweep every
+//! `SWEEP_EVERY`), so a burst of reads does not hold connections once it is over; so does one
+//! kept for `KEEP_AT_MOST` since it left the pool, so the pool's `max_lifetime` still applies.
 //!
 //! A read whose kept connection the server closed (a restart, a failover) hands every idle kept
 //! connection back to the pool and runs once more on one from the pool: the client does not
-//! pay for connections that died while kept.
+//! pay for connections that died while kept. Only reads come through here (`SELECT`s: running
+//! one twice is harmless); writes go through the `DatabaseConnection`.
 //!
-//! Reads keep at most `max_connections - RESERVED` connections, in use or idle: writes, account
-//! lookups and the PostgreSQL event listener always find the rest in the pool. Everything but
+//! Reads keep at most `max_connections - RESERVED` connections, in use or idle: the PostgreSQL
+//! event listener (one, held for good), writes and account lookups always find the rest in the
+//! pool. Everything but
 //! reads on PostgreSQL (writes, transactions, SQLite, MariaDB) goes through the
 //! `DatabaseConnection` unchanged. Statements run here are reported to the same kind of metric
 //! callback as SeaORM's (`StatementHook`).
@@ -34,11 +37,18 @@ use sea_orm::{
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::Semaphore;
 
-/// Connections of the pool that reads never keep.
-const RESERVED: u32 = 2;
+/// Connections of the pool that reads never keep: the event listener's, and two for writes.
+const RESERVED: u32 = 3;
 
-/// A kept connection idle this long goes back to the pool, which tests it before its next use.
-const IDLE_BEFORE_RETURN: Duration = Duration::from_secs(5);
+/// A kept connection idle this long goes back to the pool (which tests it before its next use
+/// when it has been idle a while: the server or a firewall may have closed it).
+const IDLE_BEFORE_RETURN: Duration = Duration::from_secs(1);
+
+/// How often idle kept connections are looked at.
+const SWEEP_EVERY: Duration = Duration::from_millis(500);
+
+/// A connection out of the pool this long goes back to it after its statement.
+const KEEP_AT_MOST: Duration = Duration::from_secs(600);
 
 /// Told of every statement that ran, as SeaORM's metric callback is.
 pub type StatementHook = Arc<dyn Fn(&Info<'_>) + Send + Sync>;
@@ -62,9 +72,16 @@ struct Kept {
     acquire_timeout: Duration,
 }
 
+/// A connection taken out of the pool, and when.
+struct Taken {
+    connection: PoolConnection<Postgres>,
+    since: Instant,
+}
+
 #[derive(Default)]
 struct Idle {
-    connections: Vec<(PoolConnection<Postgres>, Instant)>,
+    /// With when each went idle.
+    connections: Vec<(Taken, Instant)>,
     /// The pool is closing: nothing is kept any more.
     closed: bool,
 }
@@ -87,11 +104,23 @@ impl Reads {
                 permits: Semaphore::new(keepable as usize),
                 acquire_timeout,
             });
-            // Closing the pool waits for every checked-out connection: hand ours back.
+            // Idle ones go back to the pool after a while; all of them when it closes (closing
+            // waits for every checked-out connection).
             let closing = kept.pool.close_event();
             let weak: Weak<Kept> = Arc::downgrade(&kept);
             tokio::spawn(async move {
-                closing.await;
+                let mut sweeps = tokio::time::interval(SWEEP_EVERY);
+                sweeps.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                tokio::pin!(closing);
+                loop {
+                    tokio::select! {
+                        _ = &mut closing => break,
+                        _ = sweeps.tick() => match weak.upgrade() {
+                            Some(kept) => kept.give_back_idle_for(IDLE_BEFORE_RETURN),
+                            None => return,
+                        },
+                    }
+                }
                 if let Some(kept) = weak.upgrade() {
                     kept.close();
                 }
@@ -128,25 +157,26 @@ impl Reads {
         let acquired = tokio::time::timeout(kept.acquire_timeout, async {
             let permit = kept.permits.acquire().await.map_err(|_| closed())?;
             let connection = match kept.take() {
-                Some(connection) => connection,
-                None => kept.pool.acquire().await.map_err(acquire_error)?,
+                Some(taken) => (taken, true),
+                None => (from_pool(kept.pool.acquire().await)?, false),
             };
             Ok::<_, DbErr>((permit, connection))
         })
         .await
         .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?;
-        let (_permit, connection) = acquired?;
+        let (_permit, (connection, was_kept)) = acquired?;
         match self.run_on(kept, connection, stmt, &run).await {
-            // The server closed this connection (a restart, a failover, an administrator): the
-            // idle kept ones went the same way. They go back to the pool (which tests and drops
-            // them), and the read runs once more on a connection the pool vouches for.
-            Err(err) if connection_lost(&err) => {
+            // The server closed this kept connection (a restart, a failover, an administrator):
+            // the idle kept ones went the same way. They go back to the pool (which drops the
+            // dead ones), and the read runs once more on a connection from the pool.
+            Err(err) if was_kept && connection_lost(&err) => {
                 tracing::info!(error = %err, "a kept connection was closed by the server");
-                kept.give_back_idle();
-                let connection = tokio::time::timeout(kept.acquire_timeout, kept.pool.acquire())
-                    .await
-                    .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
-                    .map_err(acquire_error)?;
+                kept.give_back_idle_for(Duration::ZERO);
+                let connection = from_pool(
+                    tokio::time::timeout(kept.acquire_timeout, kept.pool.acquire())
+                        .await
+                        .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?,
+                )?;
                 self.run_on(kept, connection, stmt, &run)
                     .await
                     .map_err(query_error)
@@ -160,7 +190,7 @@ impl Reads {
     async fn run_on<T>(
         &self,
         kept: &Kept,
-        mut connection: PoolConnection<Postgres>,
+        mut taken: Taken,
         stmt: &Statement,
         run: &impl AsyncFn(
             &mut sqlx::PgConnection,
@@ -170,7 +200,7 @@ impl Reads {
         let started = self.hook.is_some().then(SystemTime::now);
         let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
         let query = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values));
-        let result = run(&mut connection, query).await;
+        let result = run(&mut taken.connection, query).await;
         if let (Some(hook), Some(started)) = (&self.hook, started) {
             hook(&Info {
                 elapsed: started.elapsed().unwrap_or_default(),
@@ -179,7 +209,7 @@ impl Reads {
             });
         }
         if result.is_ok() {
-            kept.keep(connection);
+            kept.keep(taken);
         }
         result
     }
@@ -195,7 +225,7 @@ impl Kept {
 
     /// The most recently used kept connection, unless it has been idle too long: then it and
     /// every other (idle longer still) go back to the pool.
-    fn take(&self) -> Option<PoolConnection<Postgres>> {
+    fn take(&self) -> Option<Taken> {
         let mut idle = self.lock();
         match idle.connections.pop() {
             Some((connection, since)) if since.elapsed() < IDLE_BEFORE_RETURN => Some(connection),
@@ -210,20 +240,29 @@ impl Kept {
         }
     }
 
-    fn keep(&self, connection: PoolConnection<Postgres>) {
+    fn keep(&self, taken: Taken) {
         let mut idle = self.lock();
-        if idle.closed {
+        if idle.closed || taken.since.elapsed() >= KEEP_AT_MOST {
             drop(idle);
-            drop(connection);
+            drop(taken);
             return;
         }
-        idle.connections.push((connection, Instant::now()));
+        idle.connections.push((taken, Instant::now()));
     }
 
-    /// Hands every idle kept connection back to the pool.
-    fn give_back_idle(&self) {
-        let idle = std::mem::take(&mut self.lock().connections);
-        drop(idle);
+    /// Hands back to the pool every kept connection idle for `at_least`.
+    fn give_back_idle_for(&self, at_least: Duration) {
+        let stale: Vec<_> = {
+            let mut idle = self.lock();
+            // Oldest first: the stale ones are a prefix.
+            let fresh_from = idle
+                .connections
+                .iter()
+                .position(|(_, since)| since.elapsed() < at_least)
+                .unwrap_or(idle.connections.len());
+            idle.connections.drain(..fresh_from).collect()
+        };
+        drop(stale);
     }
 
     fn close(&self) {
@@ -241,13 +280,21 @@ impl Kept {
 fn connection_lost(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_) => true,
-        // Class 57P: operator intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03
-        // cannot connect now); class 08: connection exception.
+        // 57P01 admin shutdown, 57P02 crash shutdown, 57P05 idle session timeout; 08003
+        // connection does not exist, 08006 connection failure.
         sqlx::Error::Database(err) => err
             .code()
-            .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+            .is_some_and(|code| matches!(&*code, "57P01" | "57P02" | "57P05" | "08003" | "08006")),
         _ => false,
     }
+}
+
+/// A connection just taken from the pool.
+fn from_pool(acquired: Result<PoolConnection<Postgres>, sqlx::Error>) -> Result<Taken, DbErr> {
+    Ok(Taken {
+        connection: acquired.map_err(acquire_error)?,
+        since: Instant::now(),
+    })
 }
 
 fn query_error(err: sqlx::Error) -> DbErr {

@@ -18,6 +18,7 @@ backend_tests!(
     a_cancelled_read_does_not_leave_its_connection_to_the_next,
     reads_leave_the_reserved_connections_to_writes,
     closing_the_pool_takes_back_the_kept_connections,
+    an_idle_kept_connection_goes_back_to_the_pool,
     a_read_whose_kept_connection_the_server_closed_runs_again_on_another,
 );
 
@@ -143,26 +144,32 @@ async fn a_cancelled_read_does_not_leave_its_connection_to_the_next(app: TestApp
 }
 
 async fn reads_leave_the_reserved_connections_to_writes(app: TestApp) {
-    // Arrange: 4 connections, 2 of which reads never hold.
-    let (db, reads, _) = reads_on(&app, 4).await;
+    // Arrange: 5 connections, 3 of which reads never hold.
+    let (db, reads, _) = reads_on(&app, 5).await;
     let pool = db.get_postgres_connection_pool().clone();
 
-    // Act: more slow reads at once than reads may hold; meanwhile, two checkouts as writes do.
+    // Act: more slow reads at once than reads may hold; meanwhile, three checkouts as the
+    // event listener and writes make.
     let slow = (0..4).map(|_| reads.query_all_raw(sql("SELECT pg_sleep(0.2)")));
     let others = async {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let first = pool.acquire().await.expect("a reserved connection");
-        let second = pool.acquire().await.expect("another reserved connection");
-        let size = pool.size();
-        drop((first, second));
-        size
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let acquired = tokio::time::timeout(Duration::from_millis(500), pool.acquire()).await;
+            held.push(
+                acquired
+                    .expect("a reserved connection, at once")
+                    .expect("a connection"),
+            );
+        }
+        pool.size()
     };
     let (results, size_with_both) =
         futures_util::join!(futures_util::future::join_all(slow), others);
 
-    // Assert: the reads took turns on 2 connections; the other 2 were there at once.
+    // Assert: the reads took turns on 2 connections; the other 3 were there at once.
     assert!(results.iter().all(Result::is_ok));
-    assert_eq!(size_with_both, 4);
+    assert_eq!(size_with_both, 5);
     assert_eq!(reads.kept_idle(), 2);
 }
 
@@ -220,4 +227,25 @@ async fn a_read_whose_kept_connection_the_server_closed_runs_again_on_another(ap
         2,
         "the failed try and the one that ran"
     );
+}
+
+async fn an_idle_kept_connection_goes_back_to_the_pool(app: TestApp) {
+    // Arrange: a burst of reads, then nothing.
+    let (db, reads, _) = reads_on(&app, 5).await;
+    let pool = db.get_postgres_connection_pool();
+    backend_pid(&reads).await;
+    assert_eq!(reads.kept_idle(), 1);
+
+    // Act: idle past the limit, with no read to notice.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    // Assert: back in the pool (tested on its way back), free for writes.
+    assert_eq!(reads.kept_idle(), 0);
+    for _ in 0..100 {
+        if pool.num_idle() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!((pool.size(), pool.num_idle()), (1, 1));
 }
