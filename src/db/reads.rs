@@ -42,7 +42,7 @@ const RESERVED: u32 = 3;
 
 /// A kept connection idle this long goes back to the pool (which tests it before its next use
 /// when it has been idle a while: the server or a firewall may have closed it).
-const IDLE_BEFORE_RETURN: Duration = Duration::from_secs(1);
+const IDLE_BEFORE_RETURN: Duration = Duration::from_secs(5);
 
 /// How often idle kept connections are looked at.
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
