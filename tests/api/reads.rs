@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use blogql::db::reads::{Reads, StatementHook};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{sqlx, ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::helpers::TestApp;
 
@@ -59,6 +59,18 @@ async fn backend_pid(reads: &Reads) -> i32 {
         .expect("an integer")
 }
 
+/// The pool's one connection is idle in it, once the test the pool runs on a connection handed
+/// back (spawned when it was dropped) is done.
+async fn assert_back_in_the_pool(pool: &sqlx::PgPool) {
+    for _ in 0..100 {
+        if pool.num_idle() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!((pool.size(), pool.num_idle()), (1, 1));
+}
+
 async fn reads_run_one_after_another_on_one_kept_connection(app: TestApp) {
     // Arrange
     let (db, reads, statements) = reads_on(&app, 5).await;
@@ -99,13 +111,7 @@ async fn a_failed_read_hands_its_connection_back_to_the_pool(app: TestApp) {
     // Assert: not kept; the pool has it back (once its test, spawned on drop, is done).
     assert!(failed.is_err());
     assert_eq!(reads.kept_idle(), 0);
-    for _ in 0..100 {
-        if pool.num_idle() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!((pool.size(), pool.num_idle()), (1, 1));
+    assert_back_in_the_pool(pool).await;
     assert_eq!(
         statements.load(Ordering::SeqCst),
         2,
@@ -244,11 +250,5 @@ async fn an_idle_kept_connection_goes_back_to_the_pool(app: TestApp) {
 
     // Assert: back in the pool (tested on its way back), free for writes.
     assert_eq!(reads.kept_idle(), 0);
-    for _ in 0..100 {
-        if pool.num_idle() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!((pool.size(), pool.num_idle()), (1, 1));
+    assert_back_in_the_pool(pool).await;
 }
