@@ -185,7 +185,7 @@ impl Reads {
         }
     }
 
-    /// Runs `stmt` on `connection`, which is kept if the statement ran to its end, and dropped
+    /// Runs `stmt` on `taken`, whose connection is kept if the statement ran to its end, dropped
     /// otherwise: the pool tests it before anyone uses it again.
     async fn run_on<T>(
         &self,
