@@ -5,9 +5,10 @@
 //! `Sync` message, answered by `ReadyForQuery`), so each statement cost two round trips, and the
 //! database as much CPU for the test as for a small query. A connection kept here is only ever
 //! put back after a statement that ran to its end, when there is nothing left to test: the
-//! protocol is at rest. A statement that fails, or is cancelled half-way (a request past its time
-//! limit, a client gone), drops its connection, which goes back to the pool and is tested there
-//! as before. A kept connection idle for `IDLE_BEFORE_RETURN` goes back too (a sweep every
+//! protocol is at rest. A statement that fails drops its connection, which goes back to the
+//! pool and is tested there as before. One cancelled half-way (a request past its time limit, a
+//! client gone) leaves its connection to a task that waits for the statement's end and keeps it
+//! then, still counted against reads' share (`Lease`). A kept connection idle for `IDLE_BEFORE_RETURN` goes back too (a sweep every
 //! `SWEEP_EVERY`), so a burst of reads does not hold connections once it is over; so does one
 //! kept for `KEEP_AT_MOST` since it left the pool, so the pool's `max_lifetime` still applies.
 //!
@@ -29,13 +30,13 @@ use std::time::{Duration, Instant, SystemTime};
 use sea_orm::metric::Info;
 use sea_orm::sea_query::Values;
 use sea_orm::sqlx::pool::PoolConnection;
-use sea_orm::sqlx::{self, PgPool, Postgres};
+use sea_orm::sqlx::{self, Connection, PgPool, Postgres};
 use sea_orm::{
     ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
     RuntimeErr, Statement,
 };
 use sea_query_sqlx::SqlxValues;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Connections of the pool that reads never keep: the event listener's, and two for writes.
 const RESERVED: u32 = 3;
@@ -43,6 +44,10 @@ const RESERVED: u32 = 3;
 /// A kept connection idle this long goes back to the pool (which tests it before its next use
 /// when it has been idle a while: the server or a firewall may have closed it).
 const IDLE_BEFORE_RETURN: Duration = Duration::from_secs(5);
+
+/// How long a cancelled read's connection may take to finish its statement before it is closed
+/// (more than `--statement-timeout`'s default: the server cancels a statement at that point).
+const SETTLE_WITHIN: Duration = Duration::from_secs(30);
 
 /// How often idle kept connections are looked at.
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
@@ -68,7 +73,7 @@ struct Kept {
     /// Most recently used last: the next read takes the warmest.
     idle: Mutex<Idle>,
     /// One per connection reads may hold, in use or idle.
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     acquire_timeout: Duration,
 }
 
@@ -101,7 +106,7 @@ impl Reads {
             let kept = Arc::new(Kept {
                 pool: db.get_postgres_connection_pool().clone(),
                 idle: Mutex::new(Idle::default()),
-                permits: Semaphore::new(keepable as usize),
+                permits: Arc::new(Semaphore::new(keepable as usize)),
                 acquire_timeout,
             });
             // Idle ones go back to the pool after a while; all of them when it closes (closing
@@ -147,7 +152,7 @@ impl Reads {
     /// if the statement ran to its end.
     async fn fetch<T>(
         &self,
-        kept: &Kept,
+        kept: &Arc<Kept>,
         stmt: &Statement,
         run: impl AsyncFn(
             &mut sqlx::PgConnection,
@@ -155,29 +160,34 @@ impl Reads {
         ) -> Result<T, sqlx::Error>,
     ) -> Result<T, DbErr> {
         let acquired = tokio::time::timeout(kept.acquire_timeout, async {
-            let permit = kept.permits.acquire().await.map_err(|_| closed())?;
-            let connection = match kept.take() {
+            let permit = kept
+                .permits
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| closed())?;
+            let (taken, was_kept) = match kept.take() {
                 Some(taken) => (taken, true),
                 None => (from_pool(kept.pool.acquire().await)?, false),
             };
-            Ok::<_, DbErr>((permit, connection))
+            Ok::<_, DbErr>((Lease::new(kept, taken, permit), was_kept))
         })
         .await
         .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?;
-        let (_permit, (connection, was_kept)) = acquired?;
-        match self.run_on(kept, connection, stmt, &run).await {
+        let (mut lease, was_kept) = acquired?;
+        match self.run_on(&mut lease, stmt, &run).await {
             // The server closed this kept connection (a restart, a failover, an administrator):
             // the idle kept ones went the same way. They go back to the pool (which drops the
             // dead ones), and the read runs once more on a connection from the pool.
             Err(err) if was_kept && connection_lost(&err) => {
                 tracing::info!(error = %err, "a kept connection was closed by the server");
                 kept.give_back_idle_for(Duration::ZERO);
-                let connection = from_pool(
+                lease.taken = Some(from_pool(
                     tokio::time::timeout(kept.acquire_timeout, kept.pool.acquire())
                         .await
                         .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?,
-                )?;
-                self.run_on(kept, connection, stmt, &run)
+                )?);
+                self.run_on(&mut lease, stmt, &run)
                     .await
                     .map_err(query_error)
             }
@@ -185,12 +195,11 @@ impl Reads {
         }
     }
 
-    /// Runs `stmt` on `taken`, whose connection is kept if the statement ran to its end, dropped
-    /// otherwise: the pool tests it before anyone uses it again.
+    /// Runs `stmt` on `lease`'s connection, which is kept if the statement ran to its end,
+    /// dropped otherwise: the pool tests it before anyone uses it again.
     async fn run_on<T>(
         &self,
-        kept: &Kept,
-        mut taken: Taken,
+        lease: &mut Lease,
         stmt: &Statement,
         run: &impl AsyncFn(
             &mut sqlx::PgConnection,
@@ -200,6 +209,9 @@ impl Reads {
         let started = self.hook.is_some().then(SystemTime::now);
         let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
         let query = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values));
+        let Some(taken) = lease.taken.as_mut() else {
+            return Err(sqlx::Error::PoolClosed);
+        };
         let result = run(&mut taken.connection, query).await;
         if let (Some(hook), Some(started)) = (&self.hook, started) {
             hook(&Info {
@@ -208,10 +220,63 @@ impl Reads {
                 failed: result.is_err(),
             });
         }
-        if result.is_ok() {
-            kept.keep(taken);
-        }
+        lease.settle(result.is_ok());
         result
+    }
+}
+
+/// A connection out for one read, with the permit it counts against. Dropped while its
+/// statement still runs (the read was cancelled: a request past its time limit, a client gone),
+/// it keeps the permit until the connection is at rest again: a task reads what is left of the
+/// statement's answer (a `ping`, as the pool's own test does) and keeps the connection if that
+/// went well, closes it if not. Otherwise reads would take a connection more from the pool, one
+/// of those reserved for writes, for each cancelled read still winding down.
+struct Lease {
+    kept: Arc<Kept>,
+    taken: Option<Taken>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Lease {
+    fn new(kept: &Arc<Kept>, taken: Taken, permit: OwnedSemaphorePermit) -> Self {
+        Lease {
+            kept: kept.clone(),
+            taken: Some(taken),
+            permit: Some(permit),
+        }
+    }
+
+    /// The statement is over: the connection is kept if it ran to its end, handed back to the
+    /// pool (which tests it) if it failed.
+    fn settle(&mut self, ran_to_end: bool) {
+        if let Some(taken) = self.taken.take() {
+            if ran_to_end {
+                self.kept.keep(taken);
+            }
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let (Some(mut taken), Some(permit)) = (self.taken.take(), self.permit.take()) else {
+            return;
+        };
+        // Outside a runtime (a shutdown), the pool is left to test it.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let kept = self.kept.clone();
+        runtime.spawn(async move {
+            let rested = tokio::time::timeout(SETTLE_WITHIN, taken.connection.ping()).await;
+            if matches!(rested, Ok(Ok(()))) {
+                kept.keep(taken);
+            } else {
+                taken.connection.close_on_drop();
+                drop(taken);
+            }
+            drop(permit);
+        });
     }
 }
 

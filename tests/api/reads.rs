@@ -17,6 +17,7 @@ backend_tests!(
     a_failed_read_hands_its_connection_back_to_the_pool,
     a_cancelled_read_does_not_leave_its_connection_to_the_next,
     reads_leave_the_reserved_connections_to_writes,
+    a_cancelled_read_counts_against_the_reads_share_until_its_connection_is_at_rest,
     closing_the_pool_takes_back_the_kept_connections,
     an_idle_kept_connection_goes_back_to_the_pool,
     a_read_whose_kept_connection_the_server_closed_runs_again_on_another,
@@ -177,6 +178,47 @@ async fn reads_leave_the_reserved_connections_to_writes(app: TestApp) {
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(size_with_both, 5);
     assert_eq!(reads.kept_idle(), 2);
+}
+
+async fn a_cancelled_read_counts_against_the_reads_share_until_its_connection_is_at_rest(
+    app: TestApp,
+) {
+    // Arrange: 4 connections, 3 of which reads never hold: reads hold one at most.
+    let (db, reads, _) = reads_on(&app, 4).await;
+    let pool = db.get_postgres_connection_pool().clone();
+    let first = backend_pid(&reads).await;
+
+    // Act: a read cancelled while the server still works on it, then at once another read and
+    // three checkouts as the event listener and writes make.
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(50),
+        reads.query_all_raw(sql("SELECT pg_sleep(0.5)")),
+    )
+    .await;
+    let next = tokio::spawn({
+        let reads = reads.clone();
+        async move { backend_pid(&reads).await }
+    });
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let acquired = tokio::time::timeout(Duration::from_millis(200), pool.acquire()).await;
+        held.push(
+            acquired
+                .expect("a reserved connection, at once")
+                .expect("a connection"),
+        );
+    }
+    drop(held);
+    let next = next.await.expect("the next read");
+
+    // Assert: the next read waited for the cancelled one's connection to finish its statement,
+    // then ran on it, rather than take a fourth connection from the pool.
+    assert!(
+        cancelled.is_err(),
+        "the slow read should have been cancelled"
+    );
+    assert_eq!(next, first);
+    assert_eq!(reads.kept_idle(), 1);
 }
 
 async fn closing_the_pool_takes_back_the_kept_connections(app: TestApp) {
