@@ -16,6 +16,7 @@ pub mod page;
 pub mod posts;
 pub mod reads;
 pub mod sessions;
+pub mod statements;
 pub mod users;
 pub mod write;
 

@@ -22,11 +22,11 @@ use std::sync::Arc;
 
 use sea_orm::sea_query::{
     Alias, Asterisk, ColumnRef, Condition, DynIden, Expr, ExprTrait, Func, IntoColumnRef, IntoIden,
-    JoinType, Order, Query, SelectStatement, SimpleExpr, WindowStatement,
+    JoinType, Order, Query, SelectStatement, SimpleExpr, Values, WindowStatement,
 };
 use sea_orm::{
     ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, QuerySelect,
-    QueryTrait, Statement,
+    QueryTrait, Statement, Value,
 };
 
 pub use columns::{Columns, FromColumns};
@@ -35,6 +35,7 @@ use cursor::KeyValue;
 use order::Key;
 pub use order::{Direction, KeyKind, OrderSpec, Orders, SortField, MAX_KEYS};
 
+use crate::db::statements::{built_once, Shape};
 use crate::error::{AppError, AppResult};
 
 /// Page size when `first` (or `last`) is not given.
@@ -348,18 +349,35 @@ where
 {
     let def = L::def();
     let keys = def.orders.keys(&args.order, args.backward);
+    let statement = page_statement::<L>(db.get_database_backend(), args)?;
+    let mut page = Page::empty();
+    let order = def.orders.name(&args.order).into();
+    for row in db.query_all_raw(statement).await? {
+        let (_, model, cursor) = read_row::<L>(def, &order, &keys, &row, false)?;
+        page.push(model, cursor, args);
+    }
+    Ok(page.finish(args))
+}
+
+/// The statement behind `load_page`. Without a cursor or a filter, its text is built once per
+/// list, database, order, direction and columns left out; its value is the limit.
+fn page_statement<L: List>(backend: DbBackend, args: &PageArgs) -> AppResult<Statement> {
+    let shape = page_shape::<L>(backend, None, args);
+    let limit = Values(vec![Value::BigUnsigned(Some(args.limit + 1))]);
+    built_once(shape, backend, limit, || {
+        build_page_statement::<L>(backend, args)
+    })
+}
+
+fn build_page_statement<L: List>(backend: DbBackend, args: &PageArgs) -> AppResult<Statement> {
+    let def = L::def();
+    let keys = def.orders.keys(&args.order, args.backward);
     let mut select = select_rows::<L>(def, args, &keys)?;
     for key in &keys {
         select.order_by_expr(key.field.expr.clone(), key.sql_order());
     }
     select.limit(args.limit + 1);
-    let mut page = Page::empty();
-    let order = def.orders.name(&args.order).into();
-    for row in db.query_all(&select).await? {
-        let (_, model, cursor) = read_row::<L>(def, &order, &keys, &row, false)?;
-        page.push(model, cursor, args);
-    }
-    Ok(page.finish(args))
+    Ok(backend.build(&select))
 }
 
 /// The pages of the relation `L` for each of `parents`, in one statement. Every parent gets a
@@ -401,7 +419,43 @@ where
 /// has. MariaDB has no `LATERAL` and SQLite neither: there `ROW_NUMBER() OVER (PARTITION BY
 /// parent)` numbers every row of the parents and keeps the first of each (window functions:
 /// SQLite >= 3.25, MariaDB >= 10.2, MySQL 8).
+///
+/// The text of a page without a cursor or a filter is built once per list, database, number of
+/// parents, order, direction and columns left out (`statements`); its values are the parents
+/// and the limit.
 pub fn pages_statement<L: List>(
+    backend: DbBackend,
+    parents: &[i32],
+    args: &PageArgs,
+) -> AppResult<Statement> {
+    let shape = page_shape::<L>(backend, Some(parents), args);
+    let values = parents
+        .iter()
+        .map(|&parent| Value::Int(Some(parent)))
+        .chain([Value::BigUnsigned(Some(args.limit + 1))])
+        .collect();
+    built_once(shape, backend, Values(values), || {
+        build_pages_statement::<L>(backend, parents, args)
+    })
+}
+
+/// What the text of a page statement depends on, when it has no cursor or filter: of a root
+/// list (no `parents`) or of a relation.
+fn page_shape<L: List>(
+    backend: DbBackend,
+    parents: Option<&[i32]>,
+    args: &PageArgs,
+) -> Option<Shape> {
+    if args.cursor.is_some() || args.filter.is_some() {
+        return None;
+    }
+    let parents = parents.map_or(u32::MAX, |parents| parents.len() as u32);
+    let mut detail = vec![parents, args.backward as u32, args.omit.0];
+    detail.extend(args.order.shape());
+    Shape::new::<L>(backend, detail)
+}
+
+fn build_pages_statement<L: List>(
     backend: DbBackend,
     parents: &[i32],
     args: &PageArgs,
@@ -669,6 +723,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::statements;
 
     struct Things;
 
@@ -734,6 +789,74 @@ mod tests {
                 expected.or((size.is_none()).then_some(20)),
                 "last={size:?}"
             );
+        }
+    }
+
+    /// A page statement served from a kept text is the one built afresh, on every database,
+    /// for pages of other parents, sizes, orders and directions.
+    #[test]
+    fn a_kept_page_statement_is_the_one_built_afresh() {
+        use crate::db::posts::PostsByAuthor;
+        let requests = [
+            PageRequest {
+                first: Some(5),
+                ..Default::default()
+            },
+            PageRequest {
+                last: Some(3),
+                ..Default::default()
+            },
+            PageRequest {
+                first: Some(2),
+                order_by: &[("CREATED_AT", Direction::Desc)],
+                ..Default::default()
+            },
+        ];
+        for backend in [DbBackend::Postgres, DbBackend::MySql, DbBackend::Sqlite] {
+            for request in &requests {
+                let args = PageArgs::parse::<PostsByAuthor>(*request).expect("args");
+                for parents in [vec![1], vec![4, 2, 9]] {
+                    // The first builds the text; the second, of other parents and size, is served
+                    // from it.
+                    pages_statement::<PostsByAuthor>(backend, &parents, &args).expect("built");
+                    let shape = page_shape::<PostsByAuthor>(backend, Some(&parents), &args);
+                    assert!(shape.is_some_and(|shape| statements::is_kept(&shape)));
+                    let others: Vec<i32> = parents.iter().map(|parent| parent + 10).collect();
+                    let mut other_args = args.clone();
+                    other_args.limit += 7;
+                    let kept = pages_statement::<PostsByAuthor>(backend, &others, &other_args)
+                        .expect("kept");
+                    let fresh =
+                        build_pages_statement::<PostsByAuthor>(backend, &others, &other_args)
+                            .expect("fresh");
+                    assert_eq!(kept.sql, fresh.sql);
+                    assert_eq!(kept.values, fresh.values);
+                }
+            }
+        }
+    }
+
+    /// The same for a root list's page.
+    #[test]
+    fn a_kept_root_page_statement_is_the_one_built_afresh() {
+        use crate::db::posts::AllPosts;
+        for backend in [DbBackend::Postgres, DbBackend::MySql, DbBackend::Sqlite] {
+            for (first, order_by) in [(5, &[][..]), (2, &[("CREATED_AT", Direction::Desc)][..])] {
+                let request = PageRequest {
+                    first: Some(first),
+                    order_by,
+                    ..Default::default()
+                };
+                let mut args = PageArgs::parse::<AllPosts>(request).expect("args");
+                page_statement::<AllPosts>(backend, &args).expect("built");
+                let shape = page_shape::<AllPosts>(backend, None, &args);
+                assert!(shape.is_some_and(|shape| statements::is_kept(&shape)));
+                args.limit += 7;
+                let kept = page_statement::<AllPosts>(backend, &args).expect("kept");
+                let fresh = build_page_statement::<AllPosts>(backend, &args).expect("fresh");
+                assert_eq!(kept.sql, fresh.sql);
+                assert_eq!(kept.values, fresh.values);
+            }
         }
     }
 

@@ -78,6 +78,19 @@ pub struct Orders {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OrderSpec(Vec<(usize, Direction)>);
 
+impl OrderSpec {
+    /// The spec as numbers (each field's index and direction), for a statement's `Shape`.
+    pub(super) fn shape(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().map(|(index, direction)| {
+            (*index as u32) << 1
+                | match direction {
+                    Direction::Asc => 0,
+                    Direction::Desc => 1,
+                }
+        })
+    }
+}
+
 /// A resolved sort key of a statement: the field and the direction the SQL sorts it in.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Key<'a> {
