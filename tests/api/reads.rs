@@ -72,6 +72,24 @@ async fn assert_back_in_the_pool(pool: &sqlx::PgPool) {
     assert_eq!((pool.size(), pool.num_idle()), (1, 1));
 }
 
+/// Checks out the 3 connections reads never hold, as the event listener and writes do; each
+/// must come within `within`.
+async fn check_out_reserved(
+    pool: &sqlx::PgPool,
+    within: Duration,
+) -> Vec<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let acquired = tokio::time::timeout(within, pool.acquire()).await;
+        held.push(
+            acquired
+                .expect("a reserved connection, at once")
+                .expect("a connection"),
+        );
+    }
+    held
+}
+
 async fn reads_run_one_after_another_on_one_kept_connection(app: TestApp) {
     // Arrange
     let (db, reads, statements) = reads_on(&app, 5).await;
@@ -160,15 +178,7 @@ async fn reads_leave_the_reserved_connections_to_writes(app: TestApp) {
     let slow = (0..4).map(|_| reads.query_all_raw(sql("SELECT pg_sleep(0.2)")));
     let others = async {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let mut held = Vec::new();
-        for _ in 0..3 {
-            let acquired = tokio::time::timeout(Duration::from_millis(500), pool.acquire()).await;
-            held.push(
-                acquired
-                    .expect("a reserved connection, at once")
-                    .expect("a connection"),
-            );
-        }
+        let _held = check_out_reserved(&pool, Duration::from_millis(500)).await;
         pool.size()
     };
     let (results, size_with_both) =
@@ -199,16 +209,7 @@ async fn a_cancelled_read_counts_against_the_reads_share_until_its_connection_is
         let reads = reads.clone();
         async move { backend_pid(&reads).await }
     });
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        let acquired = tokio::time::timeout(Duration::from_millis(200), pool.acquire()).await;
-        held.push(
-            acquired
-                .expect("a reserved connection, at once")
-                .expect("a connection"),
-        );
-    }
-    drop(held);
+    drop(check_out_reserved(&pool, Duration::from_millis(200)).await);
     let next = next.await.expect("the next read");
 
     // Assert: the next read waited for the cancelled one's connection to finish its statement,
