@@ -13,8 +13,9 @@
 //! kept for `KEEP_AT_MOST` since it left the pool, so the pool's `max_lifetime` still applies.
 //!
 //! A read whose kept connection the server closed (a restart, a failover) hands every idle kept
-//! connection back to the pool and runs once more on one from the pool: the client does not
-//! pay for connections that died while kept. Only reads come through here (`SELECT`s: running
+//! connection back to the pool and runs again on one from the pool, and on the next if that
+//! one died too (the pool hands out recently used connections untested): the client does not
+//! pay for connections that died while idle. Only reads come through here (`SELECT`s: running
 //! one twice is harmless); writes go through the `DatabaseConnection`.
 //!
 //! Reads keep at most `max_connections - RESERVED` connections, in use or idle: the PostgreSQL
@@ -154,10 +155,7 @@ impl Reads {
         &self,
         kept: &Arc<Kept>,
         stmt: &Statement,
-        run: impl AsyncFn(
-            &mut sqlx::PgConnection,
-            sqlx::query::Query<'_, Postgres, SqlxValues>,
-        ) -> Result<T, sqlx::Error>,
+        run: impl RunQuery<T>,
     ) -> Result<T, DbErr> {
         let acquired = tokio::time::timeout(kept.acquire_timeout, async {
             let permit = kept
@@ -182,16 +180,36 @@ impl Reads {
             Err(err) if was_kept && connection_lost(&err) => {
                 tracing::info!(error = %err, "a kept connection was closed by the server");
                 kept.give_back_idle_for(Duration::ZERO);
-                lease.taken = Some(from_pool(
-                    tokio::time::timeout(kept.acquire_timeout, kept.pool.acquire())
-                        .await
-                        .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?,
-                )?);
-                self.run_on(&mut lease, stmt, &run)
-                    .await
-                    .map_err(query_error)
+                self.run_on_pool(kept, &mut lease, stmt, &run).await
             }
             result => result.map_err(query_error),
+        }
+    }
+
+    /// Runs `stmt` on a connection from the pool, once the kept ones were found closed. The
+    /// pool's idle connections may have died the same way, and it hands out one used lately
+    /// without testing it: a connection that turns out closed too goes back to the pool (which
+    /// closes it), and the read runs on the next, as many times as the pool holds connections,
+    /// within `acquire_timeout` in all.
+    async fn run_on_pool<T>(
+        &self,
+        kept: &Kept,
+        lease: &mut Lease,
+        stmt: &Statement,
+        run: &impl RunQuery<T>,
+    ) -> Result<T, DbErr> {
+        let deadline = tokio::time::Instant::now() + kept.acquire_timeout;
+        let mut tries = kept.pool.options().get_max_connections();
+        loop {
+            let acquired = tokio::time::timeout_at(deadline, kept.pool.acquire())
+                .await
+                .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?;
+            lease.taken = Some(from_pool(acquired)?);
+            tries = tries.saturating_sub(1);
+            match self.run_on(lease, stmt, run).await {
+                Err(err) if tries > 0 && connection_lost(&err) => continue,
+                result => return result.map_err(query_error),
+            }
         }
     }
 
@@ -201,10 +219,7 @@ impl Reads {
         &self,
         lease: &mut Lease,
         stmt: &Statement,
-        run: &impl AsyncFn(
-            &mut sqlx::PgConnection,
-            sqlx::query::Query<'_, Postgres, SqlxValues>,
-        ) -> Result<T, sqlx::Error>,
+        run: &impl RunQuery<T>,
     ) -> Result<T, sqlx::Error> {
         let started = self.hook.is_some().then(SystemTime::now);
         let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
@@ -224,6 +239,16 @@ impl Reads {
         result
     }
 }
+
+/// How a read runs its query on a connection (`fetch_all`, `fetch_optional`).
+trait RunQuery<T>: AsyncFn(&mut sqlx::PgConnection, PgQuery<'_>) -> Result<T, sqlx::Error> {}
+
+impl<T, F> RunQuery<T> for F where
+    F: AsyncFn(&mut sqlx::PgConnection, PgQuery<'_>) -> Result<T, sqlx::Error>
+{
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, SqlxValues>;
 
 /// A connection out for one read, with the permit it counts against. Dropped while its
 /// statement still runs (the read was cancelled: a request past its time limit, a client gone),

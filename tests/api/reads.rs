@@ -21,6 +21,7 @@ backend_tests!(
     closing_the_pool_takes_back_the_kept_connections,
     an_idle_kept_connection_goes_back_to_the_pool,
     a_read_whose_kept_connection_the_server_closed_runs_again_on_another,
+    a_read_run_again_after_a_restart_skips_the_pool_connections_that_died_too,
 );
 
 /// A pool of its own on the test database, of `max_connections`, and reads over it that count
@@ -63,13 +64,19 @@ async fn backend_pid(reads: &Reads) -> i32 {
 /// The pool's one connection is idle in it, once the test the pool runs on a connection handed
 /// back (spawned when it was dropped) is done.
 async fn assert_back_in_the_pool(pool: &sqlx::PgPool) {
+    wait_for_idle(pool, 1).await;
+    assert_eq!((pool.size(), pool.num_idle()), (1, 1));
+}
+
+/// Waits up to a second for `idle` connections to be idle in the pool (handed-back ones are
+/// tested by a task first).
+async fn wait_for_idle(pool: &sqlx::PgPool, idle: usize) {
     for _ in 0..100 {
-        if pool.num_idle() == 1 {
+        if pool.num_idle() == idle {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!((pool.size(), pool.num_idle()), (1, 1));
 }
 
 /// Checks out the 3 connections reads never hold, as the event listener and writes do; each
@@ -88,6 +95,16 @@ async fn check_out_reserved(
         );
     }
     held
+}
+
+/// Ends these server processes, as a restart of the server does.
+async fn terminate(app: &TestApp, pids: &[i32]) {
+    for pid in pids {
+        app.db
+            .execute_unprepared(&format!("SELECT pg_terminate_backend({pid})"))
+            .await
+            .expect("terminate a server process");
+    }
 }
 
 async fn reads_run_one_after_another_on_one_kept_connection(app: TestApp) {
@@ -257,12 +274,7 @@ async fn a_read_whose_kept_connection_the_server_closed_runs_again_on_another(ap
         })
         .collect();
     assert_eq!(reads.kept_idle(), 2);
-    for pid in &pids {
-        app.db
-            .execute_unprepared(&format!("SELECT pg_terminate_backend({pid})"))
-            .await
-            .expect("terminate a kept connection's server process");
-    }
+    terminate(&app, &pids).await;
     statements.store(0, Ordering::SeqCst);
 
     // Act
@@ -294,4 +306,40 @@ async fn an_idle_kept_connection_goes_back_to_the_pool(app: TestApp) {
     // Assert: back in the pool (tested on its way back), free for writes.
     assert_eq!(reads.kept_idle(), 0);
     assert_back_in_the_pool(pool).await;
+}
+
+async fn a_read_run_again_after_a_restart_skips_the_pool_connections_that_died_too(app: TestApp) {
+    // Arrange: a kept connection, and two idle in the pool (used a moment ago, so the pool
+    // would hand them out without testing them); then the server ends all three, as a restart
+    // does.
+    let (db, reads, _) = reads_on(&app, 5).await;
+    let pool = db.get_postgres_connection_pool().clone();
+    let kept = backend_pid(&reads).await;
+    let mut pids = vec![kept];
+    {
+        let mut idle = Vec::new();
+        for _ in 0..2 {
+            let mut connection = pool.acquire().await.expect("a pool connection");
+            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(&mut *connection)
+                .await
+                .expect("its server process");
+            pids.push(pid);
+            idle.push(connection);
+        }
+    }
+    wait_for_idle(&pool, 2).await;
+    assert_eq!(pool.num_idle(), 2);
+    terminate(&app, &pids).await;
+
+    // Act
+    let answered = reads.query_one_raw(sql("SELECT pg_backend_pid()")).await;
+
+    // Assert: answered, by a new server process.
+    let pid: i32 = answered
+        .expect("the read, on a live connection")
+        .expect("a row")
+        .try_get_by_index(0)
+        .expect("an integer");
+    assert!(!pids.contains(&pid));
 }
