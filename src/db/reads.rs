@@ -8,9 +8,10 @@
 //! protocol is at rest. A statement that fails drops its connection, which goes back to the
 //! pool and is tested there as before. One cancelled half-way (a request past its time limit, a
 //! client gone) leaves its connection to a task that waits for the statement's end and keeps it
-//! then, still counted against reads' share (`Lease`). A kept connection idle for `IDLE_BEFORE_RETURN` goes back too (a sweep every
-//! `SWEEP_EVERY`), so a burst of reads does not hold connections once it is over; so does one
-//! kept for `KEEP_AT_MOST` since it left the pool, so the pool's `max_lifetime` still applies.
+//! then, still counted against reads' share (`Lease`). A kept connection idle for
+//! `IDLE_BEFORE_RETURN` goes back too (a sweep every `SWEEP_EVERY`), so a burst of reads does
+//! not hold connections once it is over; so does one kept for `KEEP_AT_MOST` since it left the
+//! pool, so the pool's `max_lifetime` still applies.
 //!
 //! A read whose kept connection the server closed (a restart, a failover) hands every idle kept
 //! connection back to the pool and runs again on one from the pool, and on the next if that
@@ -176,7 +177,7 @@ impl Reads {
         match self.run_on(&mut lease, stmt, &run).await {
             // The server closed this kept connection (a restart, a failover, an administrator):
             // the idle kept ones went the same way. They go back to the pool (which drops the
-            // dead ones), and the read runs once more on a connection from the pool.
+            // dead ones), and the read runs again on connections from the pool.
             Err(err) if was_kept && connection_lost(&err) => {
                 tracing::info!(error = %err, "a kept connection was closed by the server");
                 kept.give_back_idle_for(Duration::ZERO);
