@@ -16,11 +16,11 @@ use crate::db::page::{
 };
 use crate::error::AppError;
 use crate::graphql::context::{loaders, reads};
-use crate::graphql::resolve::{Resolved, ResolvedList};
+use crate::graphql::resolve::{PlainFields, Resolved, ResolvedList};
 use crate::loaders::{PageExtras, Primed, RelationLoaders};
 
 /// A type that can stand in a connection: a GraphQL object wrapping one row.
-pub trait Node: ContainerType + Clone + Send + Sync + 'static {
+pub trait Node: ContainerType + PlainFields + Clone + Send + Sync + 'static {
     /// The GraphQL name; the connection is `<NAME>Connection`.
     const NAME: &'static str;
     type Row;

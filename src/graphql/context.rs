@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use async_graphql::{Context, ErrorExtensions, ID};
+use async_graphql::{Context, ContextBase, ErrorExtensions, ID};
 use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
@@ -26,7 +26,7 @@ pub struct BearerToken(pub String);
 pub struct ClientAddr(pub IpAddr);
 
 /// The user behind the request's bearer token, if it came with one.
-pub(crate) fn viewer(ctx: &Context<'_>) -> Option<Viewer> {
+pub(crate) fn viewer<C>(ctx: &ContextBase<'_, C>) -> Option<Viewer> {
     ctx.data_opt::<Viewer>().copied()
 }
 

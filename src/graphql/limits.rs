@@ -16,7 +16,7 @@ use async_graphql::async_trait::async_trait;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextValidation,
 };
-use async_graphql::{Context, Response, ServerError, ValidationResult};
+use async_graphql::{ContextBase, Response, ServerError, ValidationResult};
 
 use crate::error::AppError;
 
@@ -142,7 +142,7 @@ impl ResponseBudget {
 
 /// `text`, counted against the request's response budget (when there is one: the schema's
 /// types are also used without a server, e.g. by `export-schema`).
-pub fn counted<'t>(ctx: &Context<'_>, text: &'t str) -> Result<&'t str, AppError> {
+pub fn counted<'t, C>(ctx: &ContextBase<'_, C>, text: &'t str) -> Result<&'t str, AppError> {
     if let Some(budget) = ctx.data_opt::<ResponseBudget>() {
         // The text, its quotes and escapes (a rough allowance), and the field's name.
         budget.spend(text.len() + 16)?;

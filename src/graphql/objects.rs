@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, ResultExt, ID};
+use async_graphql::{
+    Context, ContextBase, ContextSelectionSet, Object, ResultExt, ScalarType, Value, ID,
+};
 use chrono::{DateTime, Utc};
 use entity::{post, user};
 
@@ -20,7 +22,7 @@ use crate::graphql::context::{loaders, viewer};
 use crate::graphql::filter::{PostFilterInput, UserFilterInput};
 use crate::graphql::limits::counted;
 use crate::graphql::order::{PostOrder, UserOrder};
-use crate::graphql::resolve::Resolved;
+use crate::graphql::resolve::{PlainFields, Resolved};
 
 /// Text fields cost by what they can return (other fields cost 1): a name holds up to 1000
 /// characters, a post's content has no bound but the request size.
@@ -65,6 +67,32 @@ impl Node for User {
     }
 }
 
+impl User {
+    /// Whether the viewer may read this user's email.
+    fn email_shown<C>(&self, ctx: &ContextBase<'_, C>) -> bool {
+        self.1 == Audience::Themselves
+            || viewer(ctx).is_some_and(|viewer| viewer.may_see_email_of(self.0.id))
+    }
+}
+
+/// The fields of `User` below that only read the row, answered the same way.
+impl PlainFields for User {
+    fn plain_field(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        name: &str,
+    ) -> Option<async_graphql::Result<Value>> {
+        Some(match name {
+            "id" => Ok(id_value(self.0.id)),
+            "name" => text_value(ctx, &self.0.name),
+            "email" if self.email_shown(ctx) => text_value(ctx, &self.0.email),
+            "email" => Ok(Value::Null),
+            "createdAt" => Ok(self.0.created_at.to_value()),
+            _ => return None,
+        })
+    }
+}
+
 #[Object]
 impl User {
     async fn id(&self) -> ID {
@@ -80,9 +108,7 @@ impl User {
     /// Unique across users; stored in lower case. Private: null unless the viewer is this
     /// user or an admin.
     async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        let shown = self.1 == Audience::Themselves
-            || viewer(ctx).is_some_and(|viewer| viewer.may_see_email_of(self.0.id));
-        if shown {
+        if self.email_shown(ctx) {
             counted(ctx, &self.0.email).map(Some).extend()
         } else {
             Ok(None)
@@ -305,6 +331,36 @@ impl Node for Post {
             _ => true,
         })
     }
+}
+
+/// The fields of `Post` below that only read the row, answered the same way.
+impl PlainFields for Post {
+    fn plain_field(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        name: &str,
+    ) -> Option<async_graphql::Result<Value>> {
+        Some(match name {
+            "id" => Ok(id_value(self.row.id)),
+            "title" => text_value(ctx, &self.row.title),
+            "content" => text_value(ctx, &self.row.content),
+            "createdAt" => Ok(self.row.created_at.to_value()),
+            "updatedAt" => Ok(self.row.updated_at.to_value()),
+            _ => return None,
+        })
+    }
+}
+
+/// An `ID` field's value, as `ID`'s resolver gives it.
+fn id_value(id: i32) -> Value {
+    Value::String(id.to_string())
+}
+
+/// A text field's value, counted against the response budget as `counted` does.
+fn text_value<C>(ctx: &ContextBase<'_, C>, text: &str) -> async_graphql::Result<Value> {
+    counted(ctx, text)
+        .map(|text| Value::String(text.to_owned()))
+        .extend()
 }
 
 #[Object]

@@ -5,7 +5,7 @@
 //!
 //! A list of a thousand posts is a few thousand fields: their overhead, not the database, was
 //! most of the server's time. Objects opt in by being returned as `Resolved<T>`, lists of them
-//! as `ResolvedList`.
+//! as `ResolvedList`; their `PlainFields` are answered without a future each.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -24,6 +24,32 @@ use async_graphql::{
     Value,
 };
 
+/// An object's plain fields: those read straight off the object, with no arguments and nothing
+/// to wait for (a post's `id` and `title`). `resolve_planned` answers them on the spot, with no
+/// future and no field context each; they are most of the fields of a list's nodes, and that
+/// machinery cost more than their values. Each answer must be the one the object's
+/// `#[Object]` resolver gives: with `--trace-fields`, async-graphql calls those instead, and
+/// a test compares the two.
+pub trait PlainFields {
+    /// The value of the field called `name` in the schema, or `None` when it is not a plain
+    /// field (it is then resolved as usual).
+    fn plain_field(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        name: &str,
+    ) -> Option<async_graphql::Result<Value>>;
+}
+
+impl<T: PlainFields> PlainFields for &T {
+    fn plain_field(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        name: &str,
+    ) -> Option<async_graphql::Result<Value>> {
+        (**self).plain_field(ctx, name)
+    }
+}
+
 /// Schema data saying that extensions wrap every field (`--trace-fields`): objects are then
 /// resolved by async-graphql's own `resolve_container`, which calls them.
 pub struct FieldExtensions;
@@ -31,7 +57,7 @@ pub struct FieldExtensions;
 /// The object `T`, resolved by `resolve_object`. Its GraphQL type is `T`'s.
 pub struct Resolved<T>(pub T);
 
-impl<T: ContainerType> OutputType for Resolved<T> {
+impl<T: ContainerType + PlainFields> OutputType for Resolved<T> {
     fn type_name() -> Cow<'static, str> {
         T::type_name()
     }
@@ -53,7 +79,7 @@ impl<T: ContainerType> OutputType for Resolved<T> {
 /// each item of a list longer than 30 a task of its own. Its GraphQL type is `[T!]!`.
 pub struct ResolvedList<'a, T>(pub &'a [T]);
 
-impl<T: ContainerType> OutputType for ResolvedList<'_, T> {
+impl<T: ContainerType + PlainFields> OutputType for ResolvedList<'_, T> {
     fn type_name() -> Cow<'static, str> {
         <Vec<T> as OutputType>::type_name()
     }
@@ -107,7 +133,7 @@ pub async fn resolve_object<'a, T>(
     root: &'a T,
 ) -> ServerResult<Value>
 where
-    T: ContainerType + ?Sized,
+    T: ContainerType + PlainFields + ?Sized,
 {
     match Plan::of(ctx, root)? {
         Some(plan) => resolve_planned(ctx, root, &plan).await,
@@ -151,30 +177,50 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// Resolves `root` by `plan`.
+/// Resolves `root` by `plan`: its plain fields at once, then the others concurrently.
 async fn resolve_planned<'a, T>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
     plan: &Plan<'a>,
 ) -> ServerResult<Value>
 where
-    T: ContainerType + ?Sized,
+    T: ContainerType + PlainFields + ?Sized,
 {
-    let mut object = IndexMap::with_capacity_and_hasher(plan.fields.len(), plan.hasher.clone());
-    let mut insert = |result, hash: &u64| match result {
-        Ok((name, value)) => insert_hashed(&mut object, *hash, name, value),
-        Err(error) => ctx.add_error(error),
-    };
-    if let ([field], [hash]) = (&plan.fields[..], &plan.hashes[..]) {
+    let mut answers: Vec<Option<ServerResult<(Name, Value)>>> = plan
+        .fields
+        .iter()
+        .map(|field| plain_answer(ctx, root, field))
+        .collect();
+    let waiting = answers.iter().filter(|answer| answer.is_none()).count();
+    if waiting == 1 {
         // Nothing to run beside it (a post's author { name }, say): no futures to keep.
-        insert(resolve_field(ctx, root, field).await, hash);
-    } else {
-        let resolving = plan.fields.iter().map(|&field| {
-            let ctx = ctx.clone();
-            async move { resolve_field(&ctx, root, field).await }
-        });
-        for (result, hash) in join_in_place(resolving).await.into_iter().zip(&plan.hashes) {
-            insert(result, hash);
+        if let Some((slot, field)) = answers
+            .iter_mut()
+            .zip(&plan.fields)
+            .find(|(answer, _)| answer.is_none())
+        {
+            *slot = Some(resolve_field(ctx, root, field).await);
+        }
+    } else if waiting > 1 {
+        let resolving = answers
+            .iter()
+            .zip(&plan.fields)
+            .filter(|(answer, _)| answer.is_none())
+            .map(|(_, &field)| {
+                let ctx = ctx.clone();
+                async move { resolve_field(&ctx, root, field).await }
+            });
+        let mut resolved = join_in_place(resolving).await.into_iter();
+        for slot in answers.iter_mut().filter(|answer| answer.is_none()) {
+            *slot = resolved.next();
+        }
+    }
+    let mut object = IndexMap::with_capacity_and_hasher(plan.fields.len(), plan.hasher.clone());
+    for (answer, hash) in answers.into_iter().zip(&plan.hashes) {
+        match answer {
+            Some(Ok((name, value))) => insert_hashed(&mut object, *hash, name, value),
+            Some(Err(error)) => ctx.add_error(error),
+            None => {}
         }
     }
     Ok(if object.is_empty() {
@@ -182,6 +228,30 @@ where
     } else {
         Value::Object(object)
     })
+}
+
+/// The response key and value of `field` of `root` when it is `__typename` or a plain field;
+/// `None` when it must be resolved.
+fn plain_answer<T>(
+    ctx: &ContextSelectionSet<'_>,
+    root: &T,
+    field: &Positioned<Field>,
+) -> Option<ServerResult<(Name, Value)>>
+where
+    T: ContainerType + PlainFields + ?Sized,
+{
+    let name = &field.node.name.node;
+    let value = if name == "__typename" {
+        Ok(Value::String(root.introspection_type_name().into_owned()))
+    } else {
+        root.plain_field(ctx, name)?
+            // As a resolver's error: at the field's position, with its path.
+            .map_err(|err| {
+                ctx.with_field(field)
+                    .set_error_path(err.into_server_error(field.pos))
+            })
+    };
+    Some(value.map(|value| (field.node.response_key().node.clone(), value)))
 }
 
 /// The response key and value of `field` of `root`.
@@ -195,12 +265,6 @@ where
 {
     let ctx_field = ctx.with_field(field);
     let name = field.node.response_key().node.clone();
-    if field.node.name.node == "__typename" {
-        return Ok((
-            name,
-            Value::String(root.introspection_type_name().into_owned()),
-        ));
-    }
     let value = root.resolve_field(&ctx_field).await?.unwrap_or_default();
     Ok((name, value))
 }

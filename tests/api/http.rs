@@ -27,6 +27,7 @@ backend_tests!(on [sqlite]:
     loaders_do_not_outlive_their_request,
     responses_keep_the_order_of_the_selection,
     fields_that_wait_on_a_loader_keep_their_place,
+    plain_fields_answer_as_their_resolvers_do,
     a_key_selected_twice_is_one_merged_field,
     a_document_sent_again_runs_with_its_own_variables_and_operation,
     a_request_sent_again_is_still_refused_with_other_variables,
@@ -534,6 +535,48 @@ async fn fields_that_wait_on_a_loader_keep_their_place(app: TestApp) {
         ),
         "{text}"
     );
+}
+
+/// Fields read straight off an object (`resolve::PlainFields`) are answered without calling
+/// their `#[Object]` resolvers; a directive on a field sends its object through async-graphql's
+/// own resolution, which calls them. Both must answer alike, field for field.
+async fn plain_fields_answer_as_their_resolvers_do(app: TestApp) {
+    // Arrange: Ann sees her own email, not Bob's.
+    let ann = app.create_user("Ann", "ann@example.com").await;
+    let bob = app.create_user("Bob", "bob@example.com").await;
+    app.create_post(&ann, "One").await;
+    app.create_post(&bob, "Two").await;
+    let selection = |directive: &str| {
+        format!(
+            "nodes {{ id{directive} __typename name again: name email createdAt \
+             posts(first: 5) {{ nodes {{ id{directive} title content createdAt updatedAt author {{ name }} }} }} }}"
+        )
+    };
+    let query = format!(
+        "{{ plain: users(first: 5) {{ {} }} resolved: users(first: 5) {{ {} }} }}",
+        selection(""),
+        selection(" @include(if: true)")
+    );
+
+    // Act
+    let data = app.data_by(&ann, &query, json!({})).await;
+
+    // Assert
+    assert_eq!(data["plain"], data["resolved"]);
+    let users = &data["plain"]["nodes"];
+    assert_eq!(users[0]["email"], "ann@example.com");
+    assert_eq!(users[1]["email"], Value::Null);
+    assert_eq!(users[0]["again"], "Ann");
+    assert_eq!(users[0]["__typename"], "User");
+    assert_eq!(users[1]["posts"]["nodes"][0]["title"], "Two");
+    assert!(users[0]["createdAt"].is_string(), "{users}");
+    // In the selection's order, whichever way they were answered.
+    let keys = |object: &Value| {
+        object
+            .as_object()
+            .map(|object| object.keys().cloned().collect::<Vec<_>>())
+    };
+    assert_eq!(keys(&users[0]), keys(&data["resolved"]["nodes"][0]));
 }
 
 #[tokio::test]
