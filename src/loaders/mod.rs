@@ -10,8 +10,10 @@
 
 pub mod batching;
 mod by_id;
+mod lazy;
 mod relation;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
@@ -24,6 +26,8 @@ use crate::db::reads::Reads;
 use crate::error::AppError;
 use batching::BatchScheduler;
 pub use by_id::ByIdLoader;
+pub use lazy::Lazy;
+use lazy::Makings;
 pub use relation::{
     BeyondByParentLoader, CountByParentLoader, CountKey, PageByParentLoader, PageExtras, PageKey,
     RelationLoaders,
@@ -33,10 +37,13 @@ pub use relation::{
 /// MySQL (65535), while one GraphQL page (at most 100 parents) still fits in one statement.
 pub const MAX_KEYS_PER_STATEMENT: usize = 1000;
 
-/// The loaders of one request.
+/// A loader of rows by id.
+pub type ById<E> = DataLoader<ByIdLoader<E>, HashMapCache>;
+
+/// The loaders of one request, each made when first used.
 pub struct Loaders {
-    pub user_by_id: DataLoader<ByIdLoader<user::Entity>, HashMapCache>,
-    pub post_by_id: DataLoader<ByIdLoader<post::Entity>, HashMapCache>,
+    pub user_by_id: Lazy<ById<user::Entity>>,
+    pub post_by_id: Lazy<ById<post::Entity>>,
     /// `User.posts`, `User.postCount`.
     pub posts_by_author: RelationLoaders<PostsByAuthor>,
     /// `User.followers`, `User.followerCount`.
@@ -51,21 +58,29 @@ impl Loaders {
     /// Loaders whose batches `scheduler` starts; the request must run under
     /// `scheduler.run(..)`.
     pub fn new(db: Reads, scheduler: &BatchScheduler) -> Self {
+        let makings = Arc::new(Makings {
+            db,
+            scheduler: scheduler.clone(),
+        });
         Loaders {
-            user_by_id: cached(ByIdLoader::new(db.clone()), scheduler),
-            post_by_id: cached(ByIdLoader::new(db.clone()), scheduler),
-            posts_by_author: RelationLoaders::new(&db, scheduler),
-            followers: RelationLoaders::new(&db, scheduler),
-            following: RelationLoaders::new(&db, scheduler),
-            feed: RelationLoaders::new(&db, scheduler),
+            user_by_id: Lazy::new(&makings, by_id),
+            post_by_id: Lazy::new(&makings, by_id),
+            posts_by_author: RelationLoaders::new(&makings),
+            followers: RelationLoaders::new(&makings),
+            following: RelationLoaders::new(&makings),
+            feed: RelationLoaders::new(&makings),
         }
     }
 
     /// Forgets everything loaded so far. Mutation fields run one after another in one request,
     /// so after a write the next field must not see rows from before it.
     pub fn clear(&self) {
-        self.user_by_id.clear::<i32>();
-        self.post_by_id.clear::<i32>();
+        if let Some(loader) = self.user_by_id.made() {
+            loader.clear::<i32>();
+        }
+        if let Some(loader) = self.post_by_id.made() {
+            loader.clear::<i32>();
+        }
         self.posts_by_author.clear();
         self.followers.clear();
         self.following.clear();
@@ -76,13 +91,13 @@ impl Loaders {
 /// Tables whose rows, once loaded in a page, are worth putting in their by-id cache.
 pub trait Primed: EntityTrait {
     /// The by-id loader to prime with pages of this table's rows, if any.
-    fn by_id(loaders: &Loaders) -> Option<&DataLoader<ByIdLoader<Self>, HashMapCache>>;
+    fn by_id(loaders: &Loaders) -> Option<&ById<Self>>;
 }
 
 impl Primed for user::Entity {
     /// Users in hand answer `post.author` and `user(id:)` for free: `users { posts { author } }`
     /// costs no statement for the authors.
-    fn by_id(loaders: &Loaders) -> Option<&DataLoader<ByIdLoader<Self>, HashMapCache>> {
+    fn by_id(loaders: &Loaders) -> Option<&ById<Self>> {
         Some(&loaders.user_by_id)
     }
 }
@@ -90,9 +105,16 @@ impl Primed for user::Entity {
 impl Primed for post::Entity {
     /// Nothing finds a post by id after a page of it but `post(id:)`; copying every post of a
     /// page (content included) into the cache would cost more than it saves.
-    fn by_id(_: &Loaders) -> Option<&DataLoader<ByIdLoader<Self>, HashMapCache>> {
+    fn by_id(_: &Loaders) -> Option<&ById<Self>> {
         None
     }
+}
+
+fn by_id<E>(makings: &Makings) -> ById<E>
+where
+    ByIdLoader<E>: Send + Sync + 'static,
+{
+    cached(ByIdLoader::new(makings.db.clone()), &makings.scheduler)
 }
 
 fn cached<T>(loader: T, scheduler: &BatchScheduler) -> DataLoader<T, HashMapCache>

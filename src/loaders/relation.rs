@@ -14,7 +14,7 @@ use crate::db::page::{
     count_by_parent, load_pages, parents_beyond, FromColumns, List, ListFilter, Page, PageArgs, Row,
 };
 use crate::error::{AppError, AppResult};
-use crate::loaders::batching::BatchScheduler;
+use crate::loaders::lazy::{Lazy, Makings};
 use crate::loaders::{cached, log_batch_error, MAX_KEYS_PER_STATEMENT};
 
 /// One parent's page: the key carries the page arguments, so that all the parents of a list,
@@ -154,9 +154,9 @@ impl<L: List> Loader<PageKey> for BeyondByParentLoader<L> {
 
 /// The loaders of one relation.
 pub struct RelationLoaders<L> {
-    pub pages: DataLoader<PageByParentLoader<L>, HashMapCache>,
-    pub counts: DataLoader<CountByParentLoader<L>, HashMapCache>,
-    pub beyond: DataLoader<BeyondByParentLoader<L>, HashMapCache>,
+    pub pages: Lazy<DataLoader<PageByParentLoader<L>, HashMapCache>>,
+    pub counts: Lazy<DataLoader<CountByParentLoader<L>, HashMapCache>>,
+    pub beyond: Lazy<DataLoader<BeyondByParentLoader<L>, HashMapCache>>,
 }
 
 /// What a relation field needs besides its page.
@@ -172,29 +172,35 @@ impl<L: List> RelationLoaders<L>
 where
     Row<L>: FromColumns + Clone + Send + Sync + 'static,
 {
-    pub fn new(db: &Reads, scheduler: &BatchScheduler) -> Self {
+    pub fn new(makings: &Arc<Makings>) -> Self {
         RelationLoaders {
-            pages: cached(
-                PageByParentLoader {
-                    db: db.clone(),
-                    list: PhantomData,
-                },
-                scheduler,
-            ),
-            counts: cached(
-                CountByParentLoader {
-                    db: db.clone(),
-                    list: PhantomData,
-                },
-                scheduler,
-            ),
-            beyond: cached(
-                BeyondByParentLoader {
-                    db: db.clone(),
-                    list: PhantomData,
-                },
-                scheduler,
-            ),
+            pages: Lazy::new(makings, |makings| {
+                cached(
+                    PageByParentLoader {
+                        db: makings.db.clone(),
+                        list: PhantomData,
+                    },
+                    &makings.scheduler,
+                )
+            }),
+            counts: Lazy::new(makings, |makings| {
+                cached(
+                    CountByParentLoader {
+                        db: makings.db.clone(),
+                        list: PhantomData,
+                    },
+                    &makings.scheduler,
+                )
+            }),
+            beyond: Lazy::new(makings, |makings| {
+                cached(
+                    BeyondByParentLoader {
+                        db: makings.db.clone(),
+                        list: PhantomData,
+                    },
+                    &makings.scheduler,
+                )
+            }),
         }
     }
 
@@ -257,8 +263,14 @@ where
     }
 
     pub fn clear(&self) {
-        self.pages.clear::<PageKey>();
-        self.counts.clear::<CountKey>();
-        self.beyond.clear::<PageKey>();
+        if let Some(pages) = self.pages.made() {
+            pages.clear::<PageKey>();
+        }
+        if let Some(counts) = self.counts.made() {
+            counts.clear::<CountKey>();
+        }
+        if let Some(beyond) = self.beyond.made() {
+            beyond.clear::<PageKey>();
+        }
     }
 }
