@@ -93,6 +93,10 @@ fn page_args<L: List, N: Node>(
     let nodes = selection.field("nodes");
     let edge_nodes = selection.field("edges").field("node");
     args.omit = N::omit(&|field| nodes.field(field).exists() || edge_nodes.field(field).exists());
+    let page_info = selection.field("pageInfo");
+    args.cursors = selection.field("edges").field("cursor").exists()
+        || page_info.field("startCursor").exists()
+        || page_info.field("endCursor").exists();
     Ok(args)
 }
 

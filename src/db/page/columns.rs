@@ -39,6 +39,11 @@ impl<'r> Columns<'r> {
         }
     }
 
+    /// Passes over the next `count` columns.
+    pub fn skip(&mut self, count: usize) {
+        self.next += count;
+    }
+
     /// The next column's value, a timestamp. On PostgreSQL its binary form is read directly:
     /// microseconds since 2000-01-01, which sqlx adds to a date at three times the cost (two
     /// timestamps were half the cost of a post's row).
