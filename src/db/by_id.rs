@@ -4,6 +4,7 @@ use sea_orm::sea_query::Values;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait};
 use sea_orm::{Statement, Value};
 
+use crate::db::page::{Columns, FromColumns};
 use crate::db::statements::{built_once, Shape};
 use crate::error::AppResult;
 
@@ -14,12 +15,20 @@ pub trait HasId: EntityTrait {
 }
 
 /// The rows with these ids; ids without a row are simply absent.
-pub async fn find_by_ids<E: HasId>(
-    db: &impl ConnectionTrait,
-    ids: &[i32],
-) -> AppResult<Vec<E::Model>> {
+pub async fn find_by_ids<E>(db: &impl ConnectionTrait, ids: &[i32]) -> AppResult<Vec<E::Model>>
+where
+    E: HasId,
+    E::Model: FromColumns,
+{
     let statement = by_ids_statement::<E>(db.get_database_backend(), ids);
-    Ok(E::find().from_raw_sql(statement).all(db).await?)
+    // The statement selects E's columns in their declared order: read by position, as pages
+    // are (`page::columns`), rather than by name through SeaORM (a sixth of `user(id:)`).
+    let rows = db.query_all_raw(statement).await?;
+    let models = rows
+        .iter()
+        .map(|row| E::Model::from_columns(&mut Columns::new(row)))
+        .collect::<Result<_, _>>()?;
+    Ok(models)
 }
 
 /// `SELECT <E's columns> FROM <E> WHERE id IN (<ids>)`, its text built once per table,

@@ -251,7 +251,7 @@ fn wanted_extras(ctx: &Context<'_>, args: &PageArgs) -> PageExtras {
 /// Puts rows in hand into their by-id cache, for tables worth it (`Primed`).
 async fn prime<E: HasId + Primed>(ctx: &Context<'_>, rows: &[Arc<E::Model>])
 where
-    E::Model: Clone + Send + Sync + 'static,
+    E::Model: FromColumns + Clone + Send + Sync + 'static,
 {
     let Ok(loaders) = loaders(ctx) else {
         return;

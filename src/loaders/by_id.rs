@@ -8,6 +8,7 @@ use async_graphql::dataloader::Loader;
 use sea_orm::EntityTrait;
 
 use crate::db::by_id::{find_by_ids, HasId};
+use crate::db::page::FromColumns;
 use crate::db::reads::Reads;
 use crate::error::AppError;
 use crate::loaders::{log_batch_error, MAX_KEYS_PER_STATEMENT};
@@ -29,7 +30,7 @@ impl<E> ByIdLoader<E> {
 impl<E> Loader<i32> for ByIdLoader<E>
 where
     E: HasId,
-    E::Model: Clone + Send + Sync + 'static,
+    E::Model: FromColumns + Clone + Send + Sync + 'static,
 {
     /// Shared, not copied, by every resolver that asks for the row.
     type Value = Arc<<E as EntityTrait>::Model>;
