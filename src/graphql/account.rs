@@ -14,6 +14,7 @@ use crate::graphql::context::{
     accounts, bearer_token, client_addr, database, forget_loaded, loaders, viewer,
 };
 use crate::graphql::objects::User;
+use crate::graphql::resolve::Resolved;
 use crate::graphql::user::CreateUserPostInput;
 
 #[derive(Default)]
@@ -23,7 +24,7 @@ pub struct AccountQuery;
 impl AccountQuery {
     /// The user behind the request's bearer token (`Authorization: Bearer <token>`), or null
     /// without one.
-    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Resolved<User>>> {
         let Some(viewer) = viewer(ctx) else {
             return Ok(None);
         };
@@ -32,7 +33,9 @@ impl AccountQuery {
             .user_by_id
             .load_one(viewer.user_id)
             .await;
-        Ok(user.extend()?.map(<User as Node>::from_row))
+        Ok(user
+            .extend()?
+            .map(|row| Resolved(<User as Node>::from_row(row))))
     }
 }
 

@@ -12,6 +12,7 @@ use crate::graphql::context::{loaders, mutate_announcing, parse_id, viewer};
 use crate::graphql::filter::PostFilterInput;
 use crate::graphql::objects::Post;
 use crate::graphql::order::PostOrder;
+use crate::graphql::resolve::Resolved;
 
 #[derive(Default)]
 pub struct PostQuery;
@@ -19,7 +20,11 @@ pub struct PostQuery;
 #[Object]
 impl PostQuery {
     /// One post by id, or null if there is none.
-    async fn post(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Post>> {
+    async fn post(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Resolved<Post>>> {
         let id = parse_id("id", &id).extend()?;
         let loaders = loaders(ctx).extend()?;
         let Some(post) = loaders.post_by_id.load_one(id).await.extend()? else {
@@ -36,7 +41,7 @@ impl PostQuery {
         {
             return Ok(None);
         }
-        Ok(Some(Post::from_row(post)))
+        Ok(Some(Resolved(Post::from_row(post))))
     }
 
     /// All posts, oldest first.

@@ -12,6 +12,7 @@ use crate::graphql::context::{loaders, mutate, parse_id, viewer};
 use crate::graphql::filter::UserFilterInput;
 use crate::graphql::objects::User;
 use crate::graphql::order::UserOrder;
+use crate::graphql::resolve::Resolved;
 
 #[derive(Default)]
 pub struct UserQuery;
@@ -19,10 +20,16 @@ pub struct UserQuery;
 #[Object]
 impl UserQuery {
     /// One user by id, or null if there is none.
-    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Resolved<User>>> {
         let id = parse_id("id", &id).extend()?;
         let user = loaders(ctx).extend()?.user_by_id.load_one(id).await;
-        Ok(user.extend()?.map(<User as Node>::from_row))
+        Ok(user
+            .extend()?
+            .map(|row| Resolved(<User as Node>::from_row(row))))
     }
 
     /// All users, oldest first.

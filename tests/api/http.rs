@@ -544,7 +544,7 @@ async fn plain_fields_answer_as_their_resolvers_do(app: TestApp) {
     // Arrange: Ann sees her own email, not Bob's.
     let ann = app.create_user("Ann", "ann@example.com").await;
     let bob = app.create_user("Bob", "bob@example.com").await;
-    app.create_post(&ann, "One").await;
+    let one = app.create_post(&ann, "One").await;
     app.create_post(&bob, "Two").await;
     let selection = |directive: &str| {
         format!(
@@ -552,17 +552,34 @@ async fn plain_fields_answer_as_their_resolvers_do(app: TestApp) {
              posts(first: 5) {{ nodes {{ id{directive} title content createdAt updatedAt author {{ name }} }} }} }}"
         )
     };
+    // And the roots that return one object.
+    let roots = |directive: &str| {
+        format!(
+            "viewer {{ id{directive} name email }} \
+             user(id: \"{bob}\") {{ id{directive} name email createdAt }} \
+             post(id: \"{one}\") {{ id{directive} title content createdAt updatedAt }}"
+        )
+    };
     let query = format!(
-        "{{ plain: users(first: 5) {{ {} }} resolved: users(first: 5) {{ {} }} }}",
+        "{{ plain: users(first: 5) {{ {} }} resolved: users(first: 5) {{ {} }} {} }}",
         selection(""),
-        selection(" @include(if: true)")
+        selection(" @include(if: true)"),
+        roots(""),
     );
+    let resolved_roots = format!("{{ {} }}", roots(" @include(if: true)"));
 
     // Act
     let data = app.data_by(&ann, &query, json!({})).await;
+    let resolved = app.data_by(&ann, &resolved_roots, json!({})).await;
 
     // Assert
     assert_eq!(data["plain"], data["resolved"]);
+    for root in ["viewer", "user", "post"] {
+        assert_eq!(data[root], resolved[root], "{root}");
+    }
+    assert_eq!(data["viewer"]["email"], "ann@example.com");
+    assert_eq!(data["user"]["email"], Value::Null);
+    assert_eq!(data["post"]["title"], "One");
     let users = &data["plain"]["nodes"];
     assert_eq!(users[0]["email"], "ann@example.com");
     assert_eq!(users[1]["email"], Value::Null);
