@@ -29,8 +29,16 @@ impl FromColumns for post::Model {
         Ok(post::Model {
             id: columns.read()?,
             title: columns.read()?,
-            title_folded: columns.read()?,
-            content: columns.read()?,
+            title_folded: if columns.left_out(TITLE_FOLDED) {
+                String::new()
+            } else {
+                columns.read()?
+            },
+            content: if columns.left_out(CONTENT) {
+                String::new()
+            } else {
+                columns.read()?
+            },
             author_id: columns.read()?,
             created_at: columns.read_time()?,
             updated_at: columns.read_time()?,
@@ -49,8 +57,11 @@ impl Omittable for post::Entity {
     }
 }
 
-/// The columns of a post a page may leave out, in `Omit`'s order.
+/// The columns of a post a page may leave out, in `Omit`'s order (their placeholder is `''`).
 const OMITTABLE: [post::Column; 2] = [post::Column::Content, post::Column::TitleFolded];
+/// Their places in `OMITTABLE`.
+const CONTENT: usize = 0;
+const TITLE_FOLDED: usize = 1;
 
 /// What a page of posts may leave out, given which columns will be read.
 pub fn omit_unread(reads: impl Fn(post::Column) -> bool) -> Omit {
@@ -244,5 +255,19 @@ fn write_error(err: DbErr, author_id: i32) -> AppError {
     match err.sql_err() {
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => AppError::not_found("User", author_id),
         _ => AppError::from_write(err, "post", &["title"]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::IdenStatic;
+
+    use super::*;
+
+    /// `FromColumns` gives a left-out column its placeholder's value by these places.
+    #[test]
+    fn the_omittable_places_name_their_columns() {
+        assert_eq!(OMITTABLE[CONTENT].as_str(), "content");
+        assert_eq!(OMITTABLE[TITLE_FOLDED].as_str(), "title_folded");
     }
 }

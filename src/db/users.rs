@@ -27,10 +27,18 @@ impl FromColumns for user::Model {
         Ok(user::Model {
             id: columns.read()?,
             name: columns.read()?,
-            name_folded: columns.read()?,
+            name_folded: if columns.left_out(NAME_FOLDED) {
+                String::new()
+            } else {
+                columns.read()?
+            },
             email: columns.read()?,
             created_at: columns.read_time()?,
-            password_hash: columns.read()?,
+            password_hash: if columns.left_out(PASSWORD_HASH) {
+                None
+            } else {
+                columns.read()?
+            },
             role: columns.read()?,
         })
     }
@@ -38,12 +46,17 @@ impl FromColumns for user::Model {
 
 impl Omittable for user::Entity {
     fn omittable() -> Vec<(user::Column, SimpleExpr)> {
+        // At `NAME_FOLDED` and `PASSWORD_HASH`.
         vec![
             (user::Column::NameFolded, Expr::cust("''")),
             (user::Column::PasswordHash, Expr::cust("NULL")),
         ]
     }
 }
+
+/// The places of the omittable columns in `omittable()`.
+const NAME_FOLDED: usize = 0;
+const PASSWORD_HASH: usize = 1;
 
 /// What a page of users leaves out: the folded name and the password hash, always.
 pub const OMIT_FOLDED_NAME: Omit = Omit::NOTHING.and(0).and(1);
@@ -209,4 +222,19 @@ pub async fn delete(db: &impl ConnectionTrait, id: i32, viewer: Viewer) -> AppRe
         deleted_post_count,
         deleted_follow_count,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::IdenStatic;
+
+    use super::*;
+
+    /// `FromColumns` gives a left-out column its placeholder's value by these places.
+    #[test]
+    fn the_omittable_places_name_their_columns() {
+        let omittable = user::Entity::omittable();
+        assert_eq!(omittable[NAME_FOLDED].0.as_str(), "name_folded");
+        assert_eq!(omittable[PASSWORD_HASH].0.as_str(), "password_hash");
+    }
 }

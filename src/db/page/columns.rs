@@ -11,20 +11,41 @@ use sea_orm::sqlx::postgres::{PgRow, PgValueFormat, Postgres};
 use sea_orm::sqlx::{Decode, Row as _, ValueRef as _};
 use sea_orm::{DbErr, QueryResult, TryGetable};
 
+use super::Omit;
+
 /// A row's columns, read from the left.
 pub struct Columns<'r> {
     row: &'r QueryResult,
     postgres: Option<&'r PgRow>,
     next: usize,
+    /// The omittable columns the statement selected as placeholders (see `Omittable`).
+    omit: Omit,
 }
 
 impl<'r> Columns<'r> {
     pub fn new(row: &'r QueryResult) -> Self {
+        Columns::omitting(row, Omit::NOTHING)
+    }
+
+    /// The columns of a row whose statement left out `omit`.
+    pub fn omitting(row: &'r QueryResult, omit: Omit) -> Self {
         Columns {
             row,
             postgres: row.try_as_pg_row(),
             next: 0,
+            omit,
         }
+    }
+
+    /// Whether the next column is the `index`th omittable one and was left out; if so, it is
+    /// passed over, and the caller puts the placeholder's value in its place without
+    /// decoding it (two of a post's seven columns, on most pages).
+    pub fn left_out(&mut self, index: usize) -> bool {
+        let left_out = self.omit.omits(index);
+        if left_out {
+            self.next += 1;
+        }
+        left_out
     }
 
     /// The next column's value.

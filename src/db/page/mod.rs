@@ -78,7 +78,7 @@ impl Omit {
         Omit(self.0 | 1 << index)
     }
 
-    fn omits(self, index: usize) -> bool {
+    pub(super) fn omits(self, index: usize) -> bool {
         self.0 & (1 << index) != 0
     }
 }
@@ -358,7 +358,8 @@ where
     let mut page = Page::empty();
     let order = def.orders.name(&args.order).into();
     for row in db.query_all_raw(statement).await? {
-        let (_, model, cursor) = read_row::<L>(def, &order, &keys, &row, false, args.cursors)?;
+        let read = (args.omit, false, args.cursors);
+        let (_, model, cursor) = read_row::<L>(def, &order, &keys, &row, read)?;
         page.push(model, cursor, args);
     }
     Ok(page.finish(args))
@@ -404,7 +405,8 @@ where
         .collect();
     let order = def.orders.name(&args.order).into();
     for row in db.query_all_raw(pages).await? {
-        let (parent, model, cursor) = read_row::<L>(def, &order, &keys, &row, true, args.cursors)?;
+        let read = (args.omit, true, args.cursors);
+        let (parent, model, cursor) = read_row::<L>(def, &order, &keys, &row, read)?;
         if let Some(page) = parent.and_then(|parent| by_parent.get_mut(&parent)) {
             page.push(model, cursor, args);
         }
@@ -698,13 +700,12 @@ fn read_row<L: List>(
     order: &Arc<str>,
     keys: &[Key<'_>],
     row: &QueryResult,
-    with_parent: bool,
-    with_keys: bool,
+    (omit, with_parent, with_keys): (Omit, bool, bool),
 ) -> Result<(Option<i32>, Row<L>, Cursor), DbErr>
 where
     Row<L>: FromColumns,
 {
-    let mut columns = Columns::new(row);
+    let mut columns = Columns::omitting(row, omit);
     let model = Row::<L>::from_columns(&mut columns)?;
     let key = if with_keys {
         keys.iter()
