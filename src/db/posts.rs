@@ -29,16 +29,8 @@ impl FromColumns for post::Model {
         Ok(post::Model {
             id: columns.read()?,
             title: columns.read()?,
-            title_folded: if columns.left_out(TITLE_FOLDED) {
-                String::new()
-            } else {
-                columns.read()?
-            },
-            content: if columns.left_out(CONTENT) {
-                String::new()
-            } else {
-                columns.read()?
-            },
+            title_folded: columns.read_omittable(TITLE_FOLDED, String::new())?,
+            content: columns.read_omittable(CONTENT, String::new())?,
             author_id: columns.read()?,
             created_at: columns.read_time()?,
             updated_at: columns.read_time()?,

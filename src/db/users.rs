@@ -27,18 +27,10 @@ impl FromColumns for user::Model {
         Ok(user::Model {
             id: columns.read()?,
             name: columns.read()?,
-            name_folded: if columns.left_out(NAME_FOLDED) {
-                String::new()
-            } else {
-                columns.read()?
-            },
+            name_folded: columns.read_omittable(NAME_FOLDED, String::new())?,
             email: columns.read()?,
             created_at: columns.read_time()?,
-            password_hash: if columns.left_out(PASSWORD_HASH) {
-                None
-            } else {
-                columns.read()?
-            },
+            password_hash: columns.read_omittable(PASSWORD_HASH, None)?,
             role: columns.read()?,
         })
     }

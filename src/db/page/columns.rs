@@ -37,15 +37,19 @@ impl<'r> Columns<'r> {
         }
     }
 
-    /// Whether the next column is the `index`th omittable one and was left out; if so, it is
-    /// passed over, and the caller puts the placeholder's value in its place without
-    /// decoding it (two of a post's seven columns, on most pages).
-    pub fn left_out(&mut self, index: usize) -> bool {
-        let left_out = self.omit.omits(index);
-        if left_out {
+    /// The next column's value, which is the `index`th omittable one: `placeholder` (the
+    /// value its placeholder decodes to) without decoding it when the statement left it out
+    /// (two of a post's seven columns, on most pages).
+    pub fn read_omittable<T: ColumnValue>(
+        &mut self,
+        index: usize,
+        placeholder: T,
+    ) -> Result<T, DbErr> {
+        if self.omit.omits(index) {
             self.next += 1;
+            return Ok(placeholder);
         }
-        left_out
+        self.read()
     }
 
     /// The next column's value.
