@@ -5,8 +5,8 @@
 //! the cost of parsing it.
 //!
 //! A document also remembers the few operation names and variables it ran with: validation
-//! depends on nothing else, so the same request again is known to pass it, and the executor
-//! only recomputes its depth and cost (`Api::execute`).
+//! depends on nothing else, so the same request again is known to pass it and is not validated
+//! again (`known_valid`).
 //!
 //! The cache is bounded by its number of documents and by the length of their texts, so a
 //! client sending ever new documents only churns it: an entry is evicted at random to make room.

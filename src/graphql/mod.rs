@@ -11,6 +11,7 @@ pub mod documents;
 pub mod filter;
 pub mod follow;
 pub mod key_order;
+pub mod known_valid;
 pub mod limits;
 pub mod live;
 pub mod objects;
@@ -25,9 +26,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::{
-    ErrorExtensions, MergedObject, Schema, SchemaBuilder, ServerError, ValidationMode,
-};
+use async_graphql::{ErrorExtensions, MergedObject, Schema, SchemaBuilder, ServerError};
 use sea_orm::DatabaseConnection;
 
 use crate::db::reads::Reads;
@@ -42,6 +41,7 @@ use context::{BearerToken, ClientAddr};
 use document::DocumentLimits;
 use documents::{Documents, Parsed};
 use key_order::KeyOrder;
+use known_valid::KnownValid;
 use limits::{QueryLimits, ResponseBudget, RESPONSE_TOO_LARGE, TOO_COMPLEX, TOO_DEEP};
 
 #[derive(MergedObject, Default)]
@@ -81,9 +81,9 @@ pub struct Auth {
 /// and the checks every request passes before and after the schema runs it.
 pub struct Api {
     schema: AppSchema,
-    /// The same schema for a request known to pass validation (see `documents`): it only
-    /// recomputes the depth and cost, which the limits check.
-    revalidating: AppSchema,
+    /// The same schema for a request known to pass validation (see `documents`): it does not
+    /// validate it again (see `known_valid`).
+    known_valid: AppSchema,
     /// The same types with an extension that reads a query's depth and cost: used only to
     /// explain a refusal of `schema` with figures (see `limits`).
     diagnostic: AppSchema,
@@ -104,15 +104,17 @@ impl Api {
             max_depth: limits.max_depth,
             max_complexity: limits.max_complexity,
         };
-        let build = |validation_mode| {
+        let build = |known_valid: bool| {
             let mut builder = schema_builder()
                 .data(db.clone())
                 .data(reads.clone())
                 .data(Arc::clone(&accounts))
                 .data(bus.clone())
                 .limit_depth(limits.max_depth)
-                .limit_complexity(limits.max_complexity)
-                .validation_mode(validation_mode);
+                .limit_complexity(limits.max_complexity);
+            if known_valid {
+                builder = builder.extension(KnownValid);
+            }
             if settings.trace_fields {
                 builder = builder.extension(Tracing).data(resolve::FieldExtensions);
             }
@@ -122,8 +124,8 @@ impl Api {
             builder.finish()
         };
         Api {
-            schema: build(ValidationMode::Strict),
-            revalidating: build(ValidationMode::Fast),
+            schema: build(false),
+            known_valid: build(true),
             diagnostic: schema_builder().extension(query_limits).finish(),
             db,
             reads,
@@ -215,7 +217,7 @@ impl Api {
                 .data(Loaders::new(self.reads.clone(), &scheduler))
                 .data(ResponseBudget::new(self.max_response_bytes));
             let schema = if validated {
-                &self.revalidating
+                &self.known_valid
             } else {
                 &self.schema
             };
