@@ -7,7 +7,10 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use async_graphql::{ContainerType, Context, Enum, Object, ResultExt, SimpleObject, TypeName};
+use async_graphql::{
+    ContainerType, Context, ContextSelectionSet, Enum, Object, ResultExt, SimpleObject, TypeName,
+    Value,
+};
 
 use crate::db::by_id::HasId;
 use crate::db::page::{
@@ -16,7 +19,7 @@ use crate::db::page::{
 };
 use crate::error::AppError;
 use crate::graphql::context::{loaders, reads};
-use crate::graphql::resolve::{PlainFields, Resolved, ResolvedList};
+use crate::graphql::resolve::{PlainFields, Resolved, ResolvedList, ResolvedVec};
 use crate::loaders::{PageExtras, Primed, RelationLoaders};
 
 /// A type that can stand in a connection: a GraphQL object wrapping one row.
@@ -120,7 +123,7 @@ pub fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: 
 pub async fn root_connection<L, N>(
     ctx: &Context<'_>,
     list: ListArgs,
-) -> async_graphql::Result<Connection<N>>
+) -> async_graphql::Result<Resolved<Connection<N>>>
 where
     L: List,
     L::Entity: HasId + Primed,
@@ -153,7 +156,7 @@ where
     let page = without_vanished_owners::<N>(ctx, page, None)
         .await
         .extend()?;
-    Ok(Connection::new(page, total_count.extend()?))
+    Ok(Resolved(Connection::new(page, total_count.extend()?)))
 }
 
 /// `parent`'s page of the relation whose loaders are `relation`, with its count when
@@ -164,7 +167,7 @@ pub async fn relation_connection<L, N>(
     relation: &RelationLoaders<L>,
     parent: i32,
     list: ListArgs,
-) -> async_graphql::Result<Connection<N>>
+) -> async_graphql::Result<Resolved<Connection<N>>>
 where
     L: List,
     L::Entity: HasId + Primed,
@@ -181,7 +184,7 @@ where
         let page = without_vanished_owners::<N>(ctx, page, Some(parent))
             .await
             .extend()?;
-        Ok(Connection::new(page, total_count))
+        Ok(Resolved(Connection::new(page, total_count)))
     })
     .await
 }
@@ -298,15 +301,14 @@ impl<N: Node> TypeName for Connection<N> {
 #[Object(name_type)]
 impl<N: Node> Connection<N> {
     /// The page, with each node's cursor.
-    async fn edges(&self) -> Vec<Edge<N>> {
-        self.nodes
-            .iter()
-            .zip(&self.cursors)
-            .map(|(node, cursor)| Edge {
-                node: node.clone(),
-                cursor: cursor.clone(),
-            })
-            .collect()
+    async fn edges(&self) -> ResolvedVec<Edge<'_, N>> {
+        ResolvedVec(
+            self.nodes
+                .iter()
+                .zip(&self.cursors)
+                .map(|(node, cursor)| Edge { node, cursor })
+                .collect(),
+        )
     }
 
     /// The page's nodes, for clients that need no cursors.
@@ -316,13 +318,13 @@ impl<N: Node> Connection<N> {
 
     /// Where this page stands in the whole list.
     #[graphql(complexity = 0)]
-    async fn page_info(&self) -> PageInfo {
-        PageInfo {
+    async fn page_info(&self) -> Resolved<PageInfo> {
+        Resolved(PageInfo {
             has_next_page: self.has_next_page,
             has_previous_page: self.has_previous_page,
             start_cursor: self.cursors.first().map(Cursor::encode),
             end_cursor: self.cursors.last().map(Cursor::encode),
-        }
+        })
     }
 
     /// How many items the whole list holds, across all pages.
@@ -335,19 +337,37 @@ impl<N: Node> Connection<N> {
     }
 }
 
-pub struct Edge<N> {
-    node: N,
-    cursor: Cursor,
+impl<N: Node> PlainFields for Connection<N> {
+    fn plain_field(
+        &self,
+        _ctx: &ContextSelectionSet<'_>,
+        name: &str,
+    ) -> Option<async_graphql::Result<Value>> {
+        match name {
+            "totalCount" => Some(
+                self.total_count
+                    .map(Value::from)
+                    .ok_or_else(|| AppError::Internal("totalCount was not counted".into()))
+                    .extend(),
+            ),
+            _ => None,
+        }
+    }
 }
 
-impl<N: Node> TypeName for Edge<N> {
+pub struct Edge<'a, N> {
+    node: &'a N,
+    cursor: &'a Cursor,
+}
+
+impl<N: Node> TypeName for Edge<'_, N> {
     fn type_name() -> Cow<'static, str> {
         format!("{}Edge", N::NAME).into()
     }
 }
 
 #[Object(name_type)]
-impl<N: Node> Edge<N> {
+impl<N: Node> Edge<'_, N> {
     /// Opaque position of this node: pass it as `after` for the nodes that follow it, or as
     /// `before` for those that precede it. It belongs to this list and this order.
     async fn cursor(&self) -> String {
@@ -355,7 +375,20 @@ impl<N: Node> Edge<N> {
     }
 
     async fn node(&self) -> Resolved<&N> {
-        Resolved(&self.node)
+        Resolved(self.node)
+    }
+}
+
+impl<N: Node> PlainFields for Edge<'_, N> {
+    fn plain_field(
+        &self,
+        _ctx: &ContextSelectionSet<'_>,
+        name: &str,
+    ) -> Option<async_graphql::Result<Value>> {
+        match name {
+            "cursor" => Some(Ok(Value::String(self.cursor.encode()))),
+            _ => None,
+        }
     }
 }
 
@@ -372,4 +405,21 @@ pub struct PageInfo {
     start_cursor: Option<String>,
     /// Cursor of the last node of the page; pass it as `after` for the next page.
     end_cursor: Option<String>,
+}
+
+impl PlainFields for PageInfo {
+    fn plain_field(
+        &self,
+        _ctx: &ContextSelectionSet<'_>,
+        name: &str,
+    ) -> Option<async_graphql::Result<Value>> {
+        let cursor = |cursor: &Option<String>| cursor.clone().map_or(Value::Null, Value::String);
+        Some(Ok(match name {
+            "hasNextPage" => Value::Boolean(self.has_next_page),
+            "hasPreviousPage" => Value::Boolean(self.has_previous_page),
+            "startCursor" => cursor(&self.start_cursor),
+            "endCursor" => cursor(&self.end_cursor),
+            _ => return None,
+        }))
+    }
 }

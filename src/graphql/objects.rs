@@ -144,7 +144,7 @@ impl User {
         order_by: Option<Vec<PostOrder>>,
         #[graphql(desc = "Only the posts that pass this filter; `totalCount` counts them.")]
         filter: Option<PostFilterInput>,
-    ) -> async_graphql::Result<Connection<Post>> {
+    ) -> async_graphql::Result<Resolved<Connection<Post>>> {
         let list = ListArgs {
             first,
             after,
@@ -154,10 +154,12 @@ impl User {
             filter: PostFilterInput::parse(filter, viewer(ctx)).extend()?,
         };
         let relation = &loaders(ctx).extend()?.posts_by_author;
-        let mut posts: Connection<Post> =
+        let mut posts: Resolved<Connection<Post>> =
             relation_connection(ctx, relation, self.0.id, list).await?;
         // Their author is this user, in hand: `author` needs no lookup.
-        posts.for_each_node(|post| post.author = Some(Arc::clone(&self.0)));
+        posts
+            .0
+            .for_each_node(|post| post.author = Some(Arc::clone(&self.0)));
         Ok(posts)
     }
 
@@ -192,7 +194,7 @@ impl User {
         order_by: Option<Vec<UserOrder>>,
         #[graphql(desc = "Only the users that pass this filter; `totalCount` counts them.")]
         filter: Option<UserFilterInput>,
-    ) -> async_graphql::Result<Connection<User>> {
+    ) -> async_graphql::Result<Resolved<Connection<User>>> {
         let list = ListArgs {
             first,
             after,
@@ -236,7 +238,7 @@ impl User {
         order_by: Option<Vec<UserOrder>>,
         #[graphql(desc = "Only the users that pass this filter; `totalCount` counts them.")]
         filter: Option<UserFilterInput>,
-    ) -> async_graphql::Result<Connection<User>> {
+    ) -> async_graphql::Result<Resolved<Connection<User>>> {
         let list = ListArgs {
             first,
             after,
@@ -281,7 +283,7 @@ impl User {
         order_by: Option<Vec<PostOrder>>,
         #[graphql(desc = "Only the posts that pass this filter; `totalCount` counts them.")]
         filter: Option<PostFilterInput>,
-    ) -> async_graphql::Result<Connection<Post>> {
+    ) -> async_graphql::Result<Resolved<Connection<Post>>> {
         let list = ListArgs {
             first,
             after,

@@ -69,7 +69,7 @@ impl PostQuery {
         order_by: Option<Vec<PostOrder>>,
         #[graphql(desc = "Only the posts that pass this filter; `totalCount` counts them.")]
         filter: Option<PostFilterInput>,
-    ) -> async_graphql::Result<Connection<Post>> {
+    ) -> async_graphql::Result<Resolved<Connection<Post>>> {
         let list = ListArgs {
             first,
             after,

@@ -23,6 +23,7 @@ use async_graphql::{
     ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerError, ServerResult,
     Value,
 };
+use futures_util::future::BoxFuture;
 
 /// An object's plain fields: those read straight off the object, with no arguments and nothing
 /// to wait for (a post's `id` and `title`). `resolve_planned` answers them on the spot, with no
@@ -97,6 +98,19 @@ impl<T: ContainerType + PlainFields> OutputType for ResolvedList<'_, T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
+        // Boxed: an object's future holds those of its lists, whose items may hold the object
+        // again (a user's posts' author); a list is where that cycle is cut.
+        let items: BoxFuture<'_, ServerResult<Value>> = Box::pin(self.resolve_items(ctx, field));
+        items.await
+    }
+}
+
+impl<T: ContainerType + PlainFields> ResolvedList<'_, T> {
+    async fn resolve_items(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
         if ctx.data_opt::<FieldExtensions>().is_some() {
             return resolve_list(ctx, field, self.0, Some(self.0.len())).await;
         }
@@ -123,6 +137,31 @@ impl<T: ContainerType + PlainFields> OutputType for ResolvedList<'_, T> {
             .into_iter()
             .collect::<ServerResult<Vec<_>>>()?;
         Ok(Value::List(items))
+    }
+}
+
+/// A list of objects owned, resolved as `ResolvedList` resolves a borrowed one.
+pub struct ResolvedVec<T>(pub Vec<T>);
+
+impl<T: ContainerType + PlainFields> OutputType for ResolvedVec<T> {
+    fn type_name() -> Cow<'static, str> {
+        ResolvedList::<T>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        ResolvedList::<T>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        ResolvedList::<T>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        ResolvedList(&self.0).resolve(ctx, field).await
     }
 }
 

@@ -57,7 +57,7 @@ impl UserQuery {
         order_by: Option<Vec<UserOrder>>,
         #[graphql(desc = "Only the users that pass this filter; `totalCount` counts them.")]
         filter: Option<UserFilterInput>,
-    ) -> async_graphql::Result<Connection<User>> {
+    ) -> async_graphql::Result<Resolved<Connection<User>>> {
         let list = ListArgs {
             first,
             after,

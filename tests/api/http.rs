@@ -549,7 +549,10 @@ async fn plain_fields_answer_as_their_resolvers_do(app: TestApp) {
     let selection = |directive: &str| {
         format!(
             "nodes {{ id{directive} __typename name again: name email createdAt \
-             posts(first: 5) {{ nodes {{ id{directive} title content createdAt updatedAt author {{ name }} }} }} }}"
+             posts(first: 5) {{ totalCount{directive} \
+             pageInfo {{ hasNextPage{directive} hasPreviousPage startCursor endCursor }} \
+             edges {{ cursor{directive} node {{ id title }} }} \
+             nodes {{ id{directive} title content createdAt updatedAt author {{ name }} }} }} }}"
         )
     };
     // And the roots that return one object.
@@ -571,9 +574,12 @@ async fn plain_fields_answer_as_their_resolvers_do(app: TestApp) {
     // Act
     let data = app.data_by(&ann, &query, json!({})).await;
     let resolved = app.data_by(&ann, &resolved_roots, json!({})).await;
+    // Sent again, a request is not validated again (`known_valid`): the same answer.
+    let again = app.data_by(&ann, &query, json!({})).await;
 
     // Assert
     assert_eq!(data["plain"], data["resolved"]);
+    assert_eq!(data, again);
     for root in ["viewer", "user", "post"] {
         assert_eq!(data[root], resolved[root], "{root}");
     }
@@ -586,6 +592,12 @@ async fn plain_fields_answer_as_their_resolvers_do(app: TestApp) {
     assert_eq!(users[0]["again"], "Ann");
     assert_eq!(users[0]["__typename"], "User");
     assert_eq!(users[1]["posts"]["nodes"][0]["title"], "Two");
+    let posts = &users[0]["posts"];
+    assert_eq!(posts["totalCount"], 1);
+    assert_eq!(posts["pageInfo"]["hasNextPage"], false);
+    assert_eq!(posts["edges"][0]["cursor"], posts["pageInfo"]["endCursor"]);
+    assert!(posts["edges"][0]["cursor"].is_string(), "{posts}");
+    assert_eq!(posts["edges"][0]["node"]["title"], "One");
     assert!(users[0]["createdAt"].is_string(), "{users}");
     // In the selection's order, whichever way they were answered.
     let keys = |object: &Value| {
