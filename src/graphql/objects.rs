@@ -328,6 +328,8 @@ impl Node for Post {
     fn omit(reads: &dyn Fn(&str) -> bool) -> Omit {
         posts::omit_unread(|column| match column {
             post::Column::Content => reads("content"),
+            post::Column::CreatedAt => reads("createdAt"),
+            post::Column::UpdatedAt => reads("updatedAt"),
             // Only filters read it.
             post::Column::TitleFolded => false,
             _ => true,

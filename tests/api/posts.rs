@@ -325,6 +325,7 @@ async fn a_page_read_without_contents_never_answers_for_one_with_them(app: TestA
             r#"{
                 titles: posts(first: 2) { nodes { title } }
                 whole: posts(first: 2) { edges { node { title content createdAt updatedAt } } }
+                updated: posts(first: 1) { nodes { ... on Post { updatedAt } } }
                 users(first: 1) {
                     nodes {
                         titles: posts(first: 1) { nodes { title } }
@@ -347,6 +348,7 @@ async fn a_page_read_without_contents_never_answers_for_one_with_them(app: TestA
     let created_at = whole["createdAt"].as_str().expect("createdAt");
     assert!(!created_at.starts_with("1970"), "{created_at}");
     assert_eq!(whole["createdAt"], whole["updatedAt"]);
+    assert_eq!(data["updated"]["nodes"][0]["updatedAt"], whole["updatedAt"]);
     let user = &data["users"]["nodes"][0];
     assert_eq!(
         user["titles"]["nodes"],

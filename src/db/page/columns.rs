@@ -64,6 +64,16 @@ impl<'r> Columns<'r> {
         }
     }
 
+    /// The next column's value, a timestamp, which is the `index`th omittable one: the Unix
+    /// epoch, without decoding it, when the statement left it out.
+    pub fn read_omittable_time(&mut self, index: usize) -> Result<DateTime<Utc>, DbErr> {
+        if self.omit.omits(index) {
+            self.next += 1;
+            return Ok(DateTime::<Utc>::UNIX_EPOCH);
+        }
+        self.read_time()
+    }
+
     /// Passes over the next `count` columns.
     pub fn skip(&mut self, count: usize) {
         self.next += count;
