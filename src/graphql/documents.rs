@@ -14,9 +14,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
 use async_graphql::parser::{self, parse_query};
 use async_graphql::{Value, Variables};
+
+use crate::graphql::document::selected_operation;
+use crate::graphql::key_order::KeyOrder;
 
 /// At most this many documents are kept...
 const MAX_DOCUMENTS: usize = 512;
@@ -43,10 +46,13 @@ struct Entries {
     text_bytes: usize,
 }
 
-/// A parsed document, and the requests with it known to pass validation.
+/// A parsed document, the requests with it known to pass validation, and the key order of each
+/// of its operations that ran.
 pub struct Parsed {
     pub document: ExecutableDocument,
     validated: Mutex<Vec<(Option<String>, Variables)>>,
+    /// By the name of the operation in a document of several, `None` for a document of one.
+    key_orders: Mutex<Vec<(Option<String>, Arc<KeyOrder>)>>,
 }
 
 impl Parsed {
@@ -67,6 +73,27 @@ impl Parsed {
         {
             validated.push((operation_name.map(str::to_owned), variables.clone()));
         }
+    }
+}
+
+impl Parsed {
+    /// The key order of the operation `operation_name` selects (see `key_order`), built the
+    /// first time it is asked for; `None` when no operation is selected.
+    pub fn key_order(&self, operation_name: Option<&str>) -> Option<Arc<KeyOrder>> {
+        let operation = selected_operation(&self.document, operation_name)?;
+        // Only the names of the document's own operations: an anonymous operation runs
+        // whatever name comes with it.
+        let name = match &self.document.operations {
+            DocumentOperations::Single(_) => None,
+            DocumentOperations::Multiple(_) => operation_name,
+        };
+        let mut orders = lock(&self.key_orders);
+        if let Some((_, order)) = orders.iter().find(|(known, _)| known.as_deref() == name) {
+            return Some(Arc::clone(order));
+        }
+        let order = Arc::new(KeyOrder::of(&operation.selection_set.node, &self.document));
+        orders.push((name.map(str::to_owned), Arc::clone(&order)));
+        Some(order)
     }
 }
 
@@ -129,6 +156,7 @@ impl Documents {
         let parsed = Arc::new(Parsed {
             document: parse_query(text)?,
             validated: Mutex::default(),
+            key_orders: Mutex::default(),
         });
         if text.len() <= MAX_CACHED_TEXT {
             self.entries().insert(text, Arc::clone(&parsed));
@@ -210,6 +238,33 @@ mod tests {
             parsed.set_validated(Some("A"), &variables);
         }
         assert_eq!(lock(&parsed.validated).len(), MAX_VALIDATED);
+    }
+
+    #[test]
+    fn a_key_order_is_built_once_per_operation() {
+        let documents = Documents::default();
+        let one = documents.parse("{ users { totalCount } }").expect("parses");
+        let two = documents
+            .parse("query A { users { totalCount } } query B { posts { totalCount } }")
+            .expect("parses");
+
+        let first = one.key_order(Some("A")).expect("an order");
+        // A document of one anonymous operation runs it under any name: one order.
+        let renamed = one.key_order(Some("Z")).expect("an order");
+        let a = two.key_order(Some("A")).expect("an order");
+        let b = two.key_order(Some("B")).expect("an order");
+
+        assert!(Arc::ptr_eq(&first, &renamed));
+        assert!(Arc::ptr_eq(&first, &one.key_order(None).expect("an order")));
+        assert_eq!(lock(&one.key_orders).len(), 1);
+        assert!(Arc::ptr_eq(
+            &a,
+            &two.key_order(Some("A")).expect("an order")
+        ));
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(two.key_order(None).is_none());
+        assert!(two.key_order(Some("Z")).is_none());
+        assert_eq!(lock(&two.key_orders).len(), 2);
     }
 
     #[test]

@@ -182,10 +182,14 @@ impl Api {
         }
         // To put the response's keys in the selection's order (see `key_order`).
         let selected = request.operation_name.clone();
-        let key_order = request.parsed_query().ok().and_then(|document| {
-            document::selected_operation(document, selected.as_deref())
-                .map(|operation| KeyOrder::of(&operation.selection_set.node, document))
-        });
+        let key_order = match &document {
+            Some(parsed) => parsed.key_order(selected.as_deref()),
+            None => request.parsed_query().ok().and_then(|document| {
+                document::selected_operation(document, selected.as_deref()).map(|operation| {
+                    Arc::new(KeyOrder::of(&operation.selection_set.node, document))
+                })
+            }),
+        };
         // Kept to explain a refusal of the depth or cost limit (a few hundred bytes).
         let explain = (
             request.query.clone(),
