@@ -114,6 +114,19 @@ fn apply(value: &mut Value, order: &KeyOrder) {
             }
         }
         Value::Object(object) => {
+            // Most objects hold exactly the keys of their order, in its order (`resolve`
+            // answers them so): checked in step, with no search for each key.
+            if object.len() == order.0.len()
+                && object
+                    .keys()
+                    .zip(&order.0)
+                    .all(|(key, (planned, _))| same(planned, key))
+            {
+                for ((_, value), (_, under)) in object.iter_mut().zip(&order.0) {
+                    apply(value, under);
+                }
+                return;
+            }
             let position = |key: &Name| {
                 order
                     .0
@@ -174,6 +187,24 @@ mod tests {
         assert_eq!(
             text,
             r#"{"b":{"nodes":[{"posts":{"nodes":[{"title":"T","id":"7"}]},"name":"Ann","id":"1"},{"posts":{"nodes":[]},"name":"Bob","id":"2"}]},"a":{"totalCount":2}}"#
+        );
+    }
+
+    #[test]
+    fn objects_in_order_still_have_theirs_put_in_order() {
+        let document = parse_query("{ users { nodes { name id } } }").expect("a document");
+        // The outer objects are in order, an inner one is not.
+        let mut data = value!({
+            "users": { "nodes": [{ "name": "Ann", "id": "1" }, { "id": "2", "name": "Bob" }] },
+        });
+        let operation = selected_operation(&document, None).expect("one operation");
+
+        KeyOrder::of(&operation.selection_set.node, &document).restore(&mut data);
+
+        let text = serde_json::to_string(&data).expect("JSON");
+        assert_eq!(
+            text,
+            r#"{"users":{"nodes":[{"name":"Ann","id":"1"},{"name":"Bob","id":"2"}]}}"#
         );
     }
 }
