@@ -77,10 +77,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
 /// A JSON string: copied when nothing in it needs escaping (no quote, backslash or control
 /// character), else written by serde_json.
 fn write_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
-    if text
-        .bytes()
-        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
-    {
+    if !needs_escape(text.as_bytes()) {
         out.reserve(text.len() + 2);
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
@@ -89,6 +86,29 @@ fn write_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
     } else {
         serde_json::to_writer(out, text)
     }
+}
+
+/// Whether `bytes` hold a quote, a backslash or a control character; eight bytes at a time
+/// (a response is mostly strings, and a byte at a time was most of writing one).
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGHS: u64 = ONES * 0x80;
+    // Whether a byte of `word` is below `n` (at most 0x80): exact, as a yes or no.
+    let has_less = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS != 0;
+    let has = |word: u64, byte: u8| has_less(word ^ (ONES * u64::from(byte)), 1);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        if has_less(word, 0x20) || has(word, b'"') || has(word, b'\\') {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\')
 }
 
 #[cfg(test)]
@@ -120,6 +140,26 @@ mod tests {
             String::from_utf8_lossy(&ours),
             String::from_utf8_lossy(&theirs)
         );
+    }
+
+    #[test]
+    fn escapes_are_found_wherever_they_are() {
+        let plain = |byte: u8| byte >= 0x20 && byte != b'"' && byte != b'\\';
+        for length in 0..20 {
+            for at in 0..length {
+                for byte in 0..=255u8 {
+                    let mut text = vec![b'a'; length];
+                    text[at] = byte;
+                    assert_eq!(
+                        needs_escape(&text),
+                        !plain(byte),
+                        "{byte} at {at} of {length}"
+                    );
+                }
+            }
+        }
+        // UTF-8's continuation bytes are plain (all at or above 0x80).
+        assert!(!needs_escape("zoë — ünïcödé ✓".as_bytes()));
     }
 
     #[test]
