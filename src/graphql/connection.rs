@@ -19,7 +19,7 @@ use crate::db::page::{
 };
 use crate::error::AppError;
 use crate::graphql::context::{loaders, reads};
-use crate::graphql::resolve::{PlainFields, Resolved, ResolvedList, ResolvedVec};
+use crate::graphql::resolve::{PlainFields, Resolved, ResolvedBoxed, ResolvedList, ResolvedVec};
 use crate::loaders::{PageExtras, Primed, RelationLoaders};
 
 /// A type that can stand in a connection: a GraphQL object wrapping one row.
@@ -123,7 +123,7 @@ pub fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: 
 pub async fn root_connection<L, N>(
     ctx: &Context<'_>,
     list: ListArgs,
-) -> async_graphql::Result<Resolved<Connection<N>>>
+) -> async_graphql::Result<ResolvedBoxed<Connection<N>>>
 where
     L: List,
     L::Entity: HasId + Primed,
@@ -156,7 +156,7 @@ where
     let page = without_vanished_owners::<N>(ctx, page, None)
         .await
         .extend()?;
-    Ok(Resolved(Connection::new(page, total_count.extend()?)))
+    Ok(ResolvedBoxed(Connection::new(page, total_count.extend()?)))
 }
 
 /// `parent`'s page of the relation whose loaders are `relation`, with its count when
@@ -167,7 +167,7 @@ pub async fn relation_connection<L, N>(
     relation: &RelationLoaders<L>,
     parent: i32,
     list: ListArgs,
-) -> async_graphql::Result<Resolved<Connection<N>>>
+) -> async_graphql::Result<ResolvedBoxed<Connection<N>>>
 where
     L: List,
     L::Entity: HasId + Primed,
@@ -184,7 +184,7 @@ where
         let page = without_vanished_owners::<N>(ctx, page, Some(parent))
             .await
             .extend()?;
-        Ok(Resolved(Connection::new(page, total_count)))
+        Ok(ResolvedBoxed(Connection::new(page, total_count)))
     })
     .await
 }

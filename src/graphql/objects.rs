@@ -22,7 +22,7 @@ use crate::graphql::context::{loaders, viewer};
 use crate::graphql::filter::{PostFilterInput, UserFilterInput};
 use crate::graphql::limits::counted;
 use crate::graphql::order::{PostOrder, UserOrder};
-use crate::graphql::resolve::{PlainFields, Resolved};
+use crate::graphql::resolve::{PlainFields, Resolved, ResolvedBoxed};
 
 /// Text fields cost by what they can return (other fields cost 1): a name holds up to 1000
 /// characters, a post's content has no bound but the request size.
@@ -144,7 +144,7 @@ impl User {
         order_by: Option<Vec<PostOrder>>,
         #[graphql(desc = "Only the posts that pass this filter; `totalCount` counts them.")]
         filter: Option<PostFilterInput>,
-    ) -> async_graphql::Result<Resolved<Connection<Post>>> {
+    ) -> async_graphql::Result<ResolvedBoxed<Connection<Post>>> {
         let list = ListArgs {
             first,
             after,
@@ -154,7 +154,7 @@ impl User {
             filter: PostFilterInput::parse(filter, viewer(ctx)).extend()?,
         };
         let relation = &loaders(ctx).extend()?.posts_by_author;
-        let mut posts: Resolved<Connection<Post>> =
+        let mut posts: ResolvedBoxed<Connection<Post>> =
             relation_connection(ctx, relation, self.0.id, list).await?;
         // Their author is this user, in hand: `author` needs no lookup.
         posts
@@ -194,7 +194,7 @@ impl User {
         order_by: Option<Vec<UserOrder>>,
         #[graphql(desc = "Only the users that pass this filter; `totalCount` counts them.")]
         filter: Option<UserFilterInput>,
-    ) -> async_graphql::Result<Resolved<Connection<User>>> {
+    ) -> async_graphql::Result<ResolvedBoxed<Connection<User>>> {
         let list = ListArgs {
             first,
             after,
@@ -238,7 +238,7 @@ impl User {
         order_by: Option<Vec<UserOrder>>,
         #[graphql(desc = "Only the users that pass this filter; `totalCount` counts them.")]
         filter: Option<UserFilterInput>,
-    ) -> async_graphql::Result<Resolved<Connection<User>>> {
+    ) -> async_graphql::Result<ResolvedBoxed<Connection<User>>> {
         let list = ListArgs {
             first,
             after,
@@ -283,7 +283,7 @@ impl User {
         order_by: Option<Vec<PostOrder>>,
         #[graphql(desc = "Only the posts that pass this filter; `totalCount` counts them.")]
         filter: Option<PostFilterInput>,
-    ) -> async_graphql::Result<Resolved<Connection<Post>>> {
+    ) -> async_graphql::Result<ResolvedBoxed<Connection<Post>>> {
         let list = ListArgs {
             first,
             after,

@@ -12,7 +12,7 @@ use crate::graphql::context::{loaders, mutate_announcing, parse_id, viewer};
 use crate::graphql::filter::PostFilterInput;
 use crate::graphql::objects::Post;
 use crate::graphql::order::PostOrder;
-use crate::graphql::resolve::Resolved;
+use crate::graphql::resolve::{Resolved, ResolvedBoxed};
 
 #[derive(Default)]
 pub struct PostQuery;
@@ -69,7 +69,7 @@ impl PostQuery {
         order_by: Option<Vec<PostOrder>>,
         #[graphql(desc = "Only the posts that pass this filter; `totalCount` counts them.")]
         filter: Option<PostFilterInput>,
-    ) -> async_graphql::Result<Resolved<Connection<Post>>> {
+    ) -> async_graphql::Result<ResolvedBoxed<Connection<Post>>> {
         let list = ListArgs {
             first,
             after,

@@ -76,6 +76,30 @@ impl<T: ContainerType + PlainFields> OutputType for Resolved<T> {
     }
 }
 
+/// The object `T`, resolved by `resolve_object` in a future of its own: for an object such as
+/// a connection, whose future would make each of a list's items that much larger (they are
+/// all alive at once). Its GraphQL type is `T`'s.
+pub struct ResolvedBoxed<T>(pub T);
+
+impl<T: ContainerType + PlainFields> OutputType for ResolvedBoxed<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        let resolving: BoxFuture<'_, ServerResult<Value>> = Box::pin(resolve_object(ctx, &self.0));
+        resolving.await
+    }
+}
+
 /// A list of objects, each resolved by `resolve_object`, all in one future: async-graphql gives
 /// each item of a list longer than 30 a task of its own. Its GraphQL type is `[T!]!`.
 pub struct ResolvedList<'a, T>(pub &'a [T]);

@@ -12,7 +12,7 @@ use crate::graphql::context::{loaders, mutate, parse_id, viewer};
 use crate::graphql::filter::UserFilterInput;
 use crate::graphql::objects::User;
 use crate::graphql::order::UserOrder;
-use crate::graphql::resolve::Resolved;
+use crate::graphql::resolve::{Resolved, ResolvedBoxed};
 
 #[derive(Default)]
 pub struct UserQuery;
@@ -57,7 +57,7 @@ impl UserQuery {
         order_by: Option<Vec<UserOrder>>,
         #[graphql(desc = "Only the users that pass this filter; `totalCount` counts them.")]
         filter: Option<UserFilterInput>,
-    ) -> async_graphql::Result<Resolved<Connection<User>>> {
+    ) -> async_graphql::Result<ResolvedBoxed<Connection<User>>> {
         let list = ListArgs {
             first,
             after,
