@@ -63,6 +63,16 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
                 statement_timeout.as_millis().to_string(),
             )])
         })
+        // A read that made the pool open a connection learns it: the connection then goes to
+        // reads on the same thread (see `reads`).
+        .map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_connect(|_, _| {
+                Box::pin(async {
+                    reads::note_new_connection();
+                    Ok(())
+                })
+            })
+        })
         .map_sqlx_mysql_pool_opts(move |pool| {
             pool.after_connect(move |conn, _| {
                 Box::pin(async move { limit_mysql_statements(conn, statement_timeout).await })

@@ -22,6 +22,7 @@ backend_tests!(
     an_idle_kept_connection_goes_back_to_the_pool,
     a_read_whose_kept_connection_the_server_closed_runs_again_on_another,
     a_read_run_again_after_a_restart_skips_the_pool_connections_that_died_too,
+    a_read_takes_a_connection_opened_on_its_own_thread_before_a_more_recent_one,
 );
 
 /// A pool of its own on the test database, of `max_connections`, and reads over it that count
@@ -342,4 +343,49 @@ async fn a_read_run_again_after_a_restart_skips_the_pool_connections_that_died_t
         .try_get_by_index(0)
         .expect("an integer");
     assert!(!pids.contains(&pid));
+}
+
+async fn a_read_takes_a_connection_opened_on_its_own_thread_before_a_more_recent_one(app: TestApp) {
+    // Arrange: a connection kept by a read on the test's thread.
+    let (_db, reads, _) = reads_on(&app, 6).await;
+    let from_elsewhere = backend_pid(&reads).await;
+    let other_thread = reads.clone();
+
+    // Act: on a thread of its own (as an actix worker is), a slow read takes that connection,
+    // and a read meanwhile finds none kept, so the pool opens one there. The slow one is kept
+    // last: the most recently used.
+    // (The test's runtime keeps running meanwhile: it serves the first connection's socket.)
+    let (slow, opened_there, next) = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let reads = other_thread;
+            let slow = async {
+                reads
+                    .query_one_raw(sql("SELECT pg_backend_pid() FROM pg_sleep(0.3)"))
+                    .await
+                    .expect("read")
+                    .expect("a row")
+                    .try_get_by_index::<i32>(0)
+                    .expect("an integer")
+            };
+            let meanwhile = async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                backend_pid(&reads).await
+            };
+            let (slow, opened_there) = tokio::join!(slow, meanwhile);
+            (slow, opened_there, backend_pid(&reads).await)
+        })
+    })
+    .await
+    .expect("the thread ends");
+
+    // Assert: the next read on that thread runs on the connection opened there, though the
+    // other was used more recently.
+    assert_eq!(slow, from_elsewhere);
+    assert_ne!(opened_there, from_elsewhere);
+    assert_eq!(next, opened_there);
+    assert_eq!(reads.kept_idle(), 2);
 }
