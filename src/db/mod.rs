@@ -64,7 +64,8 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
             )])
         })
         // A read that made the pool open a connection learns it: the connection then goes to
-        // reads on the same thread (see `reads`).
+        // reads on the same thread (see `reads`). SeaORM sets a hook of its own here only for a
+        // schema search path, which blogql does not use.
         .map_sqlx_postgres_pool_opts(|pool| {
             pool.after_connect(|_, _| {
                 Box::pin(async {
