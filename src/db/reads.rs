@@ -25,9 +25,8 @@
 //! thread (an `epoll_wait` there, then a wake-up sent across) for every answer. A connection
 //! the pool opens for a read is marked with the read's thread (`Home`); a read takes the most
 //! recently used kept connection of its own thread, and only when there is none the most
-//! recently used of any (so reads never hold more connections than before). In `bench/run`'s
-//! `single` this took the server's CPU per request down by 5-12% and its requests per second up
-//! by 8-19%.
+//! recently used of any (so reads never hold more connections than before). The README's
+//! Benchmark section has what this saved.
 //!
 //! Reads keep at most `max_connections - RESERVED` connections, in use or idle: the PostgreSQL
 //! event listener (one, held for good), writes and account lookups always find the rest in the
@@ -137,13 +136,15 @@ pub fn note_new_connection() {
 }
 
 impl Idle {
-    /// Where the connections idle for less than `at_least` begin (oldest first: the others are
-    /// a prefix).
-    fn fresh_from(&self, at_least: Duration) -> usize {
-        self.connections
+    /// Takes out the connections idle for `at_least`. Oldest first: they are a prefix, and
+    /// when the oldest is fresh this reads the clock once.
+    fn take_idle_for(&mut self, at_least: Duration) -> Vec<(Taken, Instant)> {
+        let fresh_from = self
+            .connections
             .iter()
             .position(|(_, since)| since.elapsed() < at_least)
-            .unwrap_or(self.connections.len())
+            .unwrap_or(self.connections.len());
+        self.connections.drain(..fresh_from).collect()
     }
 }
 
@@ -381,14 +382,7 @@ impl Kept {
     /// too long go back to the pool first.
     fn take(&self, here: Home) -> Option<Taken> {
         let mut idle = self.lock();
-        // Oldest first: if the oldest is fresh, all are.
-        let stale = match idle.connections.first() {
-            Some((_, since)) if since.elapsed() >= IDLE_BEFORE_RETURN => {
-                let fresh_from = idle.fresh_from(IDLE_BEFORE_RETURN);
-                idle.connections.drain(..fresh_from).collect()
-            }
-            _ => Vec::new(),
-        };
+        let stale = idle.take_idle_for(IDLE_BEFORE_RETURN);
         let connections = &mut idle.connections;
         let taken = connections
             .iter()
@@ -412,11 +406,7 @@ impl Kept {
 
     /// Hands back to the pool every kept connection idle for `at_least`.
     fn give_back_idle_for(&self, at_least: Duration) {
-        let stale: Vec<_> = {
-            let mut idle = self.lock();
-            let fresh_from = idle.fresh_from(at_least);
-            idle.connections.drain(..fresh_from).collect()
-        };
+        let stale = self.lock().take_idle_for(at_least);
         drop(stale);
     }
 
