@@ -78,9 +78,15 @@ impl Application {
             let pool = db.get_postgres_connection_pool().clone();
             tokio::spawn(events::listen::run(pool, bus.clone()))
         });
+        // actix's own default: one worker per core.
+        let workers = match settings.workers {
+            0 => std::thread::available_parallelism().map_or(2, usize::from),
+            workers => workers,
+        };
         let reads = Reads::new(
             db.clone(),
             settings.database.max_connections,
+            workers,
             settings.database.acquire_timeout,
             statements,
         );
@@ -92,7 +98,7 @@ impl Application {
         let db = web::Data::new(db);
         let metrics = web::Data::from(metrics);
         let exposure = settings.exposure.clone();
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             App::new()
                 .wrap(http::cors(&exposure.cors_origins))
                 .wrap(Compress::default())
@@ -111,10 +117,8 @@ impl Application {
         // actix stops at once on SIGINT; Ctrl-C should be as graceful as SIGTERM, so we listen
         // ourselves (`stop_on_shutdown_signals`).
         .disable_signals()
-        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs());
-        if settings.workers > 0 {
-            server = server.workers(settings.workers);
-        }
+        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+        .workers(workers);
         let server = server.listen(listener)?.run();
         Ok(Application {
             port,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use blogql::db::reads::{Reads, StatementHook};
-use sea_orm::{sqlx, ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{sqlx, ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 
 use crate::helpers::TestApp;
 
@@ -23,6 +23,7 @@ backend_tests!(
     a_read_whose_kept_connection_the_server_closed_runs_again_on_another,
     a_read_run_again_after_a_restart_skips_the_pool_connections_that_died_too,
     a_read_takes_a_connection_opened_on_its_own_thread_before_a_more_recent_one,
+    a_read_waits_for_its_own_threads_share_of_the_connections,
 );
 
 /// A pool of its own on the test database, of `max_connections`, and reads over it that count
@@ -30,6 +31,15 @@ backend_tests!(
 async fn reads_on(
     app: &TestApp,
     max_connections: u32,
+) -> (DatabaseConnection, Reads, Arc<AtomicUsize>) {
+    reads_on_threads(app, max_connections, 1).await
+}
+
+/// As `reads_on`, for reads run on `threads` worker threads.
+async fn reads_on_threads(
+    app: &TestApp,
+    max_connections: u32,
+    threads: usize,
 ) -> (DatabaseConnection, Reads, Arc<AtomicUsize>) {
     let mut settings = app.settings.database.clone();
     settings.max_connections = max_connections;
@@ -42,6 +52,7 @@ async fn reads_on(
     let reads = Reads::new(
         db.clone(),
         max_connections,
+        threads,
         Duration::from_secs(5),
         Some(hook),
     );
@@ -388,4 +399,72 @@ async fn a_read_takes_a_connection_opened_on_its_own_thread_before_a_more_recent
     assert_ne!(opened_there, from_elsewhere);
     assert_eq!(next, opened_there);
     assert_eq!(reads.kept_idle(), 2);
+}
+
+/// Runs `work` with `reads` on a thread of its own with a single-threaded runtime, as an actix
+/// worker runs it.
+fn on_a_worker_thread<T, F>(
+    reads: &Reads,
+    work: impl FnOnce(Reads) -> F + Send + 'static,
+) -> tokio::task::JoinHandle<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T>,
+{
+    let reads = reads.clone();
+    tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(work(reads))
+    })
+}
+
+async fn a_read_waits_for_its_own_threads_share_of_the_connections(app: TestApp) {
+    // Arrange: reads on two worker threads may hold two connections, one each. A transaction
+    // holds a lock that a read on the first thread waits for, holding its thread's share.
+    let (_db, reads, _) = reads_on_threads(&app, 2 + 3, 2).await;
+    let lock = app.db.begin().await.expect("a transaction");
+    lock.execute_unprepared("SELECT pg_advisory_xact_lock(4242)")
+        .await
+        .expect("the lock");
+    let (second_tried, second_tried_rx) = tokio::sync::oneshot::channel();
+    let first = on_a_worker_thread(&reads, |reads| async move {
+        let waiting = tokio::spawn({
+            let reads = reads.clone();
+            async move {
+                reads
+                    .query_one_raw(sql(
+                        "SELECT 1 FROM (SELECT pg_advisory_xact_lock_shared(4242)) AS locked",
+                    ))
+                    .await
+                    .is_ok()
+            }
+        });
+        // Act: a second read on that thread, while the first waits for the lock.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let second = tokio::time::timeout(Duration::from_millis(300), backend_pid(&reads)).await;
+        let _ = second_tried.send(());
+        (waiting.await.expect("the first read"), second.is_ok())
+    });
+    second_tried_rx.await.expect("the first thread's reads");
+    // A read on the other thread, meanwhile, has a share of its own.
+    let other = on_a_worker_thread(&reads, |reads| async move {
+        tokio::time::timeout(Duration::from_secs(5), backend_pid(&reads))
+            .await
+            .is_ok()
+    });
+    let other_answered = other.await.expect("the other thread ends");
+    lock.commit().await.expect("the lock let go");
+    let (first_answered, second_answered) = first.await.expect("the first thread ends");
+
+    // Assert: the second read on the first thread waited for its thread's share, though the
+    // reads held one connection of two; the other thread's read did not wait.
+    assert!(
+        !second_answered,
+        "a read took a share of the other thread's"
+    );
+    assert!(other_answered, "a read waited for another thread's share");
+    assert!(first_answered);
 }
