@@ -70,8 +70,8 @@ pub struct Settings {
     )]
     pub log: String,
 
-    /// HTTP worker threads (0 = one per core).
-    #[arg(long, env = "BLOGQL_WORKERS", default_value_t = 0, global = true)]
+    /// HTTP worker threads (0 = one per core, at most 512).
+    #[arg(long, env = "BLOGQL_WORKERS", default_value_t = 0, value_parser = parse_workers, global = true)]
     pub workers: usize,
 
     #[command(flatten)]
@@ -277,6 +277,19 @@ pub struct DatabaseSettings {
 }
 
 /// `15s`, `500ms`, `2m`, `12h`, `30d`, or a bare number of seconds.
+/// The most worker threads actix-web runs (it panics on more).
+pub const MAX_WORKERS: usize = 512;
+
+/// A number of worker threads: 0 (one per core) to `MAX_WORKERS`.
+fn parse_workers(text: &str) -> Result<usize, String> {
+    match text.trim().parse() {
+        Ok(workers) if workers <= MAX_WORKERS => Ok(workers),
+        _ => Err(format!(
+            "{text:?} is not a number of worker threads from 0 (one per core) to {MAX_WORKERS}"
+        )),
+    }
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
@@ -329,6 +342,17 @@ impl Settings {
     pub fn defaults() -> Self {
         Cli::parse_from(["blogql"]).settings
     }
+
+    /// The HTTP worker threads the server runs: `workers`, or one per core (as actix-web
+    /// counts them) when it is 0.
+    pub fn worker_threads(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism()
+                .map_or(2, usize::from)
+                .min(MAX_WORKERS),
+            workers => workers,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -352,6 +376,20 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(parse_duration(text).ok(), expected, "case {text:?}");
         }
+    }
+
+    #[test]
+    fn worker_threads_are_at_most_what_actix_runs() {
+        assert_eq!(parse_workers("0"), Ok(0));
+        assert_eq!(parse_workers("512"), Ok(512));
+        assert!(parse_workers("513").is_err());
+        assert!(parse_workers("-1").is_err());
+        assert!(Cli::try_parse_from(["blogql", "--workers", "100000"]).is_err());
+        let mut settings = Settings::defaults();
+        settings.workers = 3;
+        assert_eq!(settings.worker_threads(), 3);
+        settings.workers = 0;
+        assert!((1..=MAX_WORKERS).contains(&settings.worker_threads()));
     }
 
     #[test]

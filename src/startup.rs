@@ -78,11 +78,7 @@ impl Application {
             let pool = db.get_postgres_connection_pool().clone();
             tokio::spawn(events::listen::run(pool, bus.clone()))
         });
-        // actix's own default: one worker per core.
-        let workers = match settings.workers {
-            0 => std::thread::available_parallelism().map_or(2, usize::from),
-            workers => workers,
-        };
+        let workers = settings.worker_threads();
         let reads = Reads::new(
             db.clone(),
             settings.database.max_connections,
