@@ -29,12 +29,13 @@
 //! Benchmark section has what this saved.
 //!
 //! For the same reason, each worker thread has a share of the connections reads may hold
-//! (`Shares`), and a read waits for its own thread's share before the common count. A read
-//! that waited for a connection another thread let go was woken from that thread, and then
-//! often took that thread's connection; it now waits for its own thread's share, given back
-//! by a read on the same runtime, so its thread's kept connections are enough for it. With
-//! more requests than connections, threads woke each other about 0.8 times per request before
-//! (`strace` counts the `eventfd` writes), 0.15 times after.
+//! (`Shares`). A read that waited for a connection another thread let go was woken from that
+//! thread, and then often took that thread's connection. A read whose thread's share is taken
+//! now waits for it, given back by a read on the same runtime, so its thread's kept
+//! connections are enough for it. It takes any connection to spare when another thread has
+//! no read in flight, or once it has waited `SHARE_PATIENCE` (its thread's share held by slow
+//! statements). With more requests than connections, threads woke each other about 0.8 times
+//! per request before (`strace` counts the `eventfd` writes), 0.15 times after.
 //!
 //! Reads keep at most `max_connections - RESERVED` connections, in use or idle: the PostgreSQL
 //! event listener (one, held for good), writes and account lookups always find the rest in the
@@ -64,6 +65,16 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Connections of the pool that reads never keep: the event listener's, and two for writes.
 const RESERVED: u32 = 3;
+
+/// The fewest connections a worker thread's share holds (when reads may hold that many), so
+/// that the statements one request runs at once (a level's relations and counts, batched) are
+/// not held back by their thread's share, however many cores share the pool.
+const MIN_SHARE: usize = 4;
+
+/// How long a read waits for its thread's share, when every connection is in use, before it
+/// takes any connection let go. Statements that hold the share longer are slow ones; a
+/// thread's reads behind them then go on as if there were no shares.
+const SHARE_PATIENCE: Duration = Duration::from_millis(20);
 
 /// A kept connection idle this long goes back to the pool (which tests it before its next use
 /// when it has been idle a while: the server or a firewall may have closed it).
@@ -104,33 +115,54 @@ struct Kept {
 }
 
 /// The worker threads' shares of the connections reads may hold: as many each, so that a
-/// read waits for its own thread's reads to finish rather than another thread's (see the
-/// module documentation). A thread gets its share at its first read; a read on a
-/// multi-threaded runtime (tests, start-up) waits for the common count only.
+/// read that must wait waits for its own thread's reads to finish rather than another
+/// thread's (see the module documentation and `Kept::permits_for`). A thread gets its share at
+/// its first read; a read on a multi-threaded runtime (`main`'s) counts against the common
+/// count only.
 struct Shares {
     each: usize,
+    /// The worker threads expected.
+    threads: usize,
     by_thread: Mutex<Vec<(ThreadId, Arc<Semaphore>)>>,
 }
 
 impl Shares {
     /// Shares of `keepable` connections between `threads` threads; none for one thread.
+    /// Rounded up, and at least `MIN_SHARE`: the common count still bounds them all, so when
+    /// the shares add up to more, a read may wait for another thread's after all (with a
+    /// small pool on many cores, as it did before there were shares).
     fn of(keepable: usize, threads: usize) -> Option<Shares> {
         (threads > 1).then(|| Shares {
-            // Rounded up, so that together they can use every connection; the common count
-            // still bounds them (when every thread uses its whole share at once, a read may
-            // wait for another thread's after all).
-            each: keepable.div_ceil(threads).max(1),
-            by_thread: Mutex::new(Vec::with_capacity(threads)),
+            each: keepable
+                .div_ceil(threads)
+                .max(MIN_SHARE.min(keepable))
+                .max(1),
+            threads,
+            by_thread: Mutex::new(Vec::new()),
         })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(ThreadId, Arc<Semaphore>)>> {
+        // A panic while holding this lock leaves a plain list behind: still usable.
+        self.by_thread
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether a thread other than `thread` has no read in flight (or has not read yet): a
+    /// read of `thread` may then borrow from its share. Borrowing from a busy thread would
+    /// make that thread's next read wait for the borrower (woken from the other thread).
+    fn another_is_idle(&self, thread: ThreadId) -> bool {
+        let by_thread = self.lock();
+        by_thread.len() < self.threads
+            || by_thread
+                .iter()
+                .any(|(other, share)| *other != thread && share.available_permits() == self.each)
     }
 
     /// The share of `thread`.
     fn of_thread(&self, thread: ThreadId) -> Arc<Semaphore> {
-        // A panic while holding this lock leaves a plain list behind: still usable.
-        let mut by_thread = self
-            .by_thread
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut by_thread = self.lock();
         if let Some((_, share)) = by_thread.iter().find(|(known, _)| *known == thread) {
             return Arc::clone(share);
         }
@@ -273,28 +305,12 @@ impl Reads {
     ) -> Result<T, DbErr> {
         let acquired = tokio::time::timeout(kept.acquire_timeout, async {
             let here = Home::here();
-            // The thread's share first, then the common count: always in that order.
-            let share = match (&kept.shares, here) {
-                (Some(shares), Home::Thread(thread)) => Some(
-                    shares
-                        .of_thread(thread)
-                        .acquire_owned()
-                        .await
-                        .map_err(|_| closed())?,
-                ),
-                _ => None,
-            };
-            let permit = kept
-                .permits
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| closed())?;
+            let permits = kept.permits_for(here).await?;
             let (taken, was_kept) = match kept.take(here) {
                 Some(taken) => (taken, true),
                 None => (from_pool_opened_here(&kept.pool, here).await?, false),
             };
-            Ok::<_, DbErr>((Lease::new(kept, taken, (permit, share)), was_kept))
+            Ok::<_, DbErr>((Lease::new(kept, taken, permits), was_kept))
         })
         .await
         .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?;
@@ -421,6 +437,10 @@ impl Drop for Lease {
             return;
         };
         let kept = self.kept.clone();
+        // Its thread's share is free at once: that thread's reads need not wait for a
+        // statement nobody reads any more (up to SETTLE_WITHIN); the common count bounds them.
+        let (permit, share) = permit;
+        drop(share);
         runtime.spawn(async move {
             let rested = tokio::time::timeout(SETTLE_WITHIN, taken.connection.ping()).await;
             if matches!(rested, Ok(Ok(()))) {
@@ -440,6 +460,43 @@ impl Kept {
         self.idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// What a read on `here` counts against. On a worker thread: its thread's share if one
+    /// is free, or else a connection to spare if another thread is idle; otherwise it waits
+    /// for its thread's share (given back on this thread), and past `SHARE_PATIENCE` for any
+    /// connection too (a read whose thread's share is held by slow statements must not wait
+    /// for them while other threads let connections go).
+    async fn permits_for(&self, here: Home) -> Result<Permits, DbErr> {
+        let (shares, thread) = match (&self.shares, here) {
+            (Some(shares), Home::Thread(thread)) => (shares, thread),
+            _ => return Ok((acquire(&self.permits).await?, None)),
+        };
+        let share = shares.of_thread(thread);
+        if let Ok(own) = Arc::clone(&share).try_acquire_owned() {
+            return Ok((acquire(&self.permits).await?, Some(own)));
+        }
+        if shares.another_is_idle(thread) {
+            if let Ok(spare) = Arc::clone(&self.permits).try_acquire_owned() {
+                return Ok((spare, None));
+            }
+        }
+
+        // Boxed: a read's future would otherwise hold the timer, though it nearly never waits.
+        let waiting: Pin<Box<dyn Future<Output = Result<Permits, DbErr>> + Send + '_>> =
+            Box::pin(async move {
+                tokio::select! {
+                    own = share.acquire_owned() => {
+                        let own = own.map_err(|_| closed())?;
+                        Ok((acquire(&self.permits).await?, Some(own)))
+                    }
+                    any = async {
+                        tokio::time::sleep(SHARE_PATIENCE).await;
+                        acquire(&self.permits).await
+                    } => Ok((any?, None)),
+                }
+            });
+        waiting.await
     }
 
     /// The most recently used kept connection of `here`'s runtime, or else of any. Those idle
@@ -496,6 +553,14 @@ fn connection_lost(err: &sqlx::Error) -> bool {
             .is_some_and(|code| matches!(&*code, "57P01" | "57P02" | "57P05" | "08003" | "08006")),
         _ => false,
     }
+}
+
+/// A permit of `permits` (reads' common count), when one is free.
+async fn acquire(permits: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, DbErr> {
+    Arc::clone(permits)
+        .acquire_owned()
+        .await
+        .map_err(|_| closed())
 }
 
 /// A connection from the pool, marked as `here`'s if the pool opened it for this read.
@@ -590,6 +655,37 @@ impl ConnectionTrait for Reads {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn worker_threads_share_the_read_connections_equally_but_keep_a_few_each() {
+        let each = |keepable, threads| Shares::of(keepable, threads).map(|shares| shares.each);
+        assert_eq!(each(7, 1), None);
+        assert_eq!(each(20, 2), Some(10));
+        assert_eq!(each(29, 2), Some(15));
+        assert_eq!(each(7, 2), Some(4));
+        assert_eq!(each(7, 16), Some(4));
+        assert_eq!(each(2, 2), Some(2));
+        assert_eq!(each(1, 2), Some(1));
+    }
+
+    #[test]
+    fn a_thread_borrows_only_from_an_idle_one() {
+        let shares = Shares::of(8, 2).expect("shares");
+        let this = std::thread::current().id();
+        let other = std::thread::spawn(|| std::thread::current().id())
+            .join()
+            .expect("a thread id");
+        let ours = shares.of_thread(this);
+        let _busy = ours.try_acquire_many(4).expect("our share");
+        // The other thread has not read yet, then has no read in flight: idle.
+        assert!(shares.another_is_idle(this));
+        let theirs = shares.of_thread(other);
+        assert!(shares.another_is_idle(this));
+        // One read in flight there: busy.
+        let _reading = theirs.try_acquire().expect("their share");
+        assert!(!shares.another_is_idle(this));
+        assert!(!shares.another_is_idle(other));
+    }
 
     fn size_of_future<F: Future>(_: &F) -> usize {
         std::mem::size_of::<F>()

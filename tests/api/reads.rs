@@ -23,7 +23,8 @@ backend_tests!(
     a_read_whose_kept_connection_the_server_closed_runs_again_on_another,
     a_read_run_again_after_a_restart_skips_the_pool_connections_that_died_too,
     a_read_takes_a_connection_opened_on_its_own_thread_before_a_more_recent_one,
-    a_read_waits_for_its_own_threads_share_of_the_connections,
+    a_read_takes_a_connection_to_spare_when_its_threads_share_is_taken,
+    a_read_waiting_for_its_threads_share_takes_a_connection_another_thread_let_go,
 );
 
 /// A pool of its own on the test database, of `max_connections`, and reads over it that count
@@ -421,50 +422,130 @@ where
     })
 }
 
-async fn a_read_waits_for_its_own_threads_share_of_the_connections(app: TestApp) {
-    // Arrange: reads on two worker threads may hold two connections, one each. A transaction
-    // holds a lock that a read on the first thread waits for, holding its thread's share.
-    let (_db, reads, _) = reads_on_threads(&app, 2 + 3, 2).await;
+/// The statement of a read that waits until the transaction holding advisory lock `key` ends.
+fn waits_for_lock(key: i64) -> Statement {
+    sql(&format!(
+        "SELECT 1 FROM (SELECT pg_advisory_xact_lock_shared({key})) AS locked"
+    ))
+}
+
+/// A transaction of its own holding advisory lock `key`.
+async fn hold_lock(app: &TestApp, key: i64) -> sea_orm::DatabaseTransaction {
     let lock = app.db.begin().await.expect("a transaction");
-    lock.execute_unprepared("SELECT pg_advisory_xact_lock(4242)")
+    lock.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({key})"))
         .await
         .expect("the lock");
-    let (second_tried, second_tried_rx) = tokio::sync::oneshot::channel();
-    let first = on_a_worker_thread(&reads, |reads| async move {
-        let waiting = tokio::spawn({
-            let reads = reads.clone();
-            async move {
-                reads
-                    .query_one_raw(sql(
-                        "SELECT 1 FROM (SELECT pg_advisory_xact_lock_shared(4242)) AS locked",
-                    ))
-                    .await
-                    .is_ok()
-            }
-        });
-        // Act: a second read on that thread, while the first waits for the lock.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let second = tokio::time::timeout(Duration::from_millis(300), backend_pid(&reads)).await;
-        let _ = second_tried.send(());
-        (waiting.await.expect("the first read"), second.is_ok())
-    });
-    second_tried_rx.await.expect("the first thread's reads");
-    // A read on the other thread, meanwhile, has a share of its own.
-    let other = on_a_worker_thread(&reads, |reads| async move {
-        tokio::time::timeout(Duration::from_secs(5), backend_pid(&reads))
-            .await
-            .is_ok()
-    });
-    let other_answered = other.await.expect("the other thread ends");
-    lock.commit().await.expect("the lock let go");
-    let (first_answered, second_answered) = first.await.expect("the first thread ends");
+    lock
+}
 
-    // Assert: the second read on the first thread waited for its thread's share, though the
-    // reads held one connection of two; the other thread's read did not wait.
+/// Starts `count` reads of `statement` on the current runtime; they answer how many ran.
+fn start_reads(
+    reads: &Reads,
+    count: usize,
+    statement: Statement,
+) -> tokio::task::JoinHandle<usize> {
+    let running: Vec<_> = (0..count)
+        .map(|_| {
+            let reads = reads.clone();
+            let statement = statement.clone();
+            tokio::spawn(async move { reads.query_one_raw(statement).await.is_ok() })
+        })
+        .collect();
+    tokio::spawn(async move {
+        let mut ran = 0;
+        for read in running {
+            ran += usize::from(read.await.unwrap_or(false));
+        }
+        ran
+    })
+}
+
+/// Whether a read answers within five seconds (the pool's acquire timeout in these tests).
+async fn answers_within_five_seconds(reads: &Reads) -> bool {
+    let read = reads.query_one_raw(sql("SELECT 1"));
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), read).await,
+        Ok(Ok(_))
+    )
+}
+
+/// Long enough for reads just started to take their connections (they take their permits at
+/// once; the rest only orders the steps).
+const SETTLING: Duration = Duration::from_millis(200);
+
+async fn a_read_takes_a_connection_to_spare_when_its_threads_share_is_taken(app: TestApp) {
+    // Arrange: reads on two worker threads may hold eight connections, four each. Four reads
+    // on the first thread hold its share, waiting for a lock.
+    let (_db, reads, _) = reads_on_threads(&app, 8 + 3, 2).await;
+    let lock = hold_lock(&app, 1).await;
+    let (tried, tried_rx) = tokio::sync::oneshot::channel();
+    let first = on_a_worker_thread(&reads, |reads| async move {
+        let waiting = start_reads(&reads, 4, waits_for_lock(1));
+        tokio::time::sleep(SETTLING).await;
+
+        // Act: a fifth read on that thread.
+        let _ = tried.send(answers_within_five_seconds(&reads).await);
+        waiting.await.expect("the waiting reads")
+    });
+
+    // Assert: it ran on a connection to spare while the share was taken.
+    let fifth_answered = tried_rx.await.expect("the fifth read");
+    lock.commit().await.expect("the lock let go");
     assert!(
-        !second_answered,
-        "a read took a share of the other thread's"
+        fifth_answered,
+        "a read waited for its thread's share with connections to spare"
     );
-    assert!(other_answered, "a read waited for another thread's share");
-    assert!(first_answered);
+    assert_eq!(first.await.expect("the thread ends"), 4);
+}
+
+async fn a_read_waiting_for_its_threads_share_takes_a_connection_another_thread_let_go(
+    app: TestApp,
+) {
+    // Arrange: reads on two worker threads may hold eight connections, four each; four reads
+    // on each thread hold every one, waiting for a lock of their thread's.
+    let (_db, reads, _) = reads_on_threads(&app, 8 + 3, 2).await;
+    let first_lock = hold_lock(&app, 1).await;
+    let other_lock = hold_lock(&app, 2).await;
+    let (first_ready, first_ready_rx) = tokio::sync::oneshot::channel();
+    let (go, go_rx) = tokio::sync::oneshot::channel::<()>();
+    let (tried, tried_rx) = tokio::sync::oneshot::channel();
+    let first = on_a_worker_thread(&reads, |reads| async move {
+        let waiting = start_reads(&reads, 4, waits_for_lock(1));
+        tokio::time::sleep(SETTLING).await;
+        let _ = first_ready.send(());
+        let _ = go_rx.await;
+        let _ = tried.send(answers_within_five_seconds(&reads).await);
+        waiting.await.expect("the waiting reads")
+    });
+    first_ready_rx.await.expect("the first thread's reads");
+    let (other_ready, other_ready_rx) = tokio::sync::oneshot::channel();
+    let (done, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let other = on_a_worker_thread(&reads, |reads| async move {
+        let waiting = start_reads(&reads, 4, waits_for_lock(2));
+        tokio::time::sleep(SETTLING).await;
+        let _ = other_ready.send(());
+        let ran = waiting.await.expect("the waiting reads");
+        // Its runtime serves its connections' sockets: it stays up until the test is done.
+        let _ = done_rx.await;
+        ran
+    });
+    other_ready_rx.await.expect("the other thread's reads");
+
+    // Act: a fifth read on the first thread waits (every connection is in use); then the
+    // other thread's reads end.
+    let _ = go.send(());
+    tokio::time::sleep(SETTLING).await;
+    other_lock.commit().await.expect("the other lock let go");
+
+    // Assert: the fifth read ran on a connection the other thread let go, while its own
+    // thread's share was still taken.
+    let fifth_answered = tried_rx.await.expect("the fifth read");
+    first_lock.commit().await.expect("the first lock let go");
+    let _ = done.send(());
+    assert!(
+        fifth_answered,
+        "a read waited for its thread's share while connections were free"
+    );
+    assert_eq!(first.await.expect("the first thread ends"), 4);
+    assert_eq!(other.await.expect("the other thread ends"), 4);
 }
