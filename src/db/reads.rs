@@ -35,7 +35,7 @@
 //! connections are enough for it. It takes any connection to spare when another thread has
 //! no read in flight, or once it has waited `SHARE_PATIENCE` (its thread's share held by slow
 //! statements). With more requests than connections, threads woke each other about 0.8 times
-//! per request before (`strace` counts the `eventfd` writes), 0.15 times after.
+//! per request before (`strace` counts the `eventfd` writes), 0.3 times after.
 //!
 //! Reads keep at most `max_connections - RESERVED` connections, in use or idle: the PostgreSQL
 //! event listener (one, held for good), writes and account lookups always find the rest in the
