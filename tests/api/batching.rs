@@ -26,7 +26,10 @@ backend_tests!(
     long_key_lists_are_split_into_batches,
 );
 
-backend_tests!(on [postgres]: relation_pages_read_only_the_page_on_postgres);
+backend_tests!(on [postgres]:
+    relation_pages_read_only_the_page_on_postgres,
+    relation_pages_come_back_as_a_row_per_parent_on_postgres,
+);
 
 const USERS_WITH_POSTS_AND_AUTHORS: &str = "query($n: Int!) { users(first: $n) { nodes { posts(first: 5) { totalCount nodes { title author { name } } } } } }";
 
@@ -344,4 +347,92 @@ async fn relation_pages_read_only_the_page_on_postgres(app: TestApp) {
         scan["Rows Removed by Filter"].as_f64().unwrap_or(0.0) == 0.0,
         "reads no other author's rows: {plan:#}"
     );
+}
+
+/// On PostgreSQL a page is one row of arrays, a column each (`db::page::columnar`): a relation's
+/// pages for three authors are three rows, whatever the page size, and `load_pages` reads them
+/// back in the page's order, backwards too.
+async fn relation_pages_come_back_as_a_row_per_parent_on_postgres(app: TestApp) {
+    use blogql::db::page::{load_pages, Direction};
+    use sea_orm::{ConnectionTrait, DbBackend};
+
+    // Arrange: authors 1 and 2 with 30 posts each, author 3 with none.
+    app.db
+        .execute_unprepared(
+            "INSERT INTO users (name, email, created_at) SELECT 'Author ' || a, 'a' || a || '@example.com', now() FROM generate_series(1, 3) a;
+             INSERT INTO posts (title, content, author_id, created_at, updated_at)
+               SELECT 'Post ' || lpad(p::text, 2, '0') || ' of ' || u.id, '', u.id, now(), now()
+               FROM users u, generate_series(1, 30) p WHERE u.id < 3 ORDER BY p, u.id;",
+        )
+        .await
+        .expect("write the posts");
+    let authors: Vec<i32> = vec![1, 2, 3];
+    let by_title = [("TITLE", Direction::Desc)];
+    let requests = [
+        (
+            PageRequest {
+                first: Some(25),
+                ..Default::default()
+            },
+            25,
+            false,
+        ),
+        (
+            PageRequest {
+                last: Some(4),
+                ..Default::default()
+            },
+            4,
+            true,
+        ),
+        (
+            PageRequest {
+                first: Some(7),
+                order_by: &by_title,
+                ..Default::default()
+            },
+            7,
+            false,
+        ),
+    ];
+    for (request, size, backward) in requests {
+        let args = PageArgs::parse::<PostsByAuthor>(request).expect("page arguments");
+        let statement = blogql::db::page::pages_statement::<PostsByAuthor>(
+            DbBackend::Postgres,
+            &authors,
+            &args,
+        )
+        .expect("the page statement");
+
+        // Act
+        let rows = app.db.query_all_raw(statement).await.expect("the pages");
+        let pages = load_pages::<PostsByAuthor>(&app.db, &authors, &args)
+            .await
+            .expect("the pages");
+
+        // Assert: a row per parent; each page holds its author's posts in the page's order.
+        assert_eq!(rows.len(), 3, "{request:?}");
+        assert!(pages[&3].rows.is_empty());
+        for author in [1, 2] {
+            let page = &pages[&author];
+            let titles: Vec<&str> = page.rows.iter().map(|post| post.title.as_str()).collect();
+            let mut expected: Vec<String> = (1..=30)
+                .map(|p| format!("Post {p:02} of {author}"))
+                .collect();
+            if request.order_by.is_empty() {
+                if backward {
+                    expected.drain(..30 - size);
+                } else {
+                    expected.truncate(size);
+                }
+            } else {
+                expected.reverse();
+                expected.truncate(size);
+            }
+            assert_eq!(titles, expected, "{request:?}");
+            assert!(page.rows.iter().all(|post| post.author_id == author));
+            assert_eq!(page.has_next_page, !backward, "{request:?}");
+            assert_eq!(page.has_previous_page, backward, "{request:?}");
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //!   (`first`/`after`) or backwards (`last`/`before`: the order reversed, the rows turned back);
 //! - the pages of many parents at once, one statement: on PostgreSQL one `LIMIT`ed `JOIN
 //!   LATERAL` subquery per parent, elsewhere `ROW_NUMBER() OVER (PARTITION BY <parent>)`;
+//!   on PostgreSQL a page comes back as one row of arrays, a column each (`columnar`);
 //! - the count of a root list, or the counts of many parents (`GROUP BY <parent>`);
 //! - whether rows lie on the far side of a cursor (the page's other `has...Page`);
 //!
@@ -13,6 +14,7 @@
 //! knows nothing of users or posts: the descriptions live with their tables' queries
 //! (`db::users`, `db::posts`, `db::follows`).
 
+mod columnar;
 mod columns;
 mod cursor;
 mod order;
@@ -355,12 +357,18 @@ where
     let def = L::def();
     let keys = def.orders.keys(&args.order, args.backward);
     let statement = page_statement::<L>(db.get_database_backend(), args)?;
+    let columnar = statement.db_backend == DbBackend::Postgres;
     let mut page = Page::empty();
     let order = def.orders.name(&args.order).into();
     for row in db.query_all_raw(statement).await? {
-        let read = (args.omit, false, args.cursors);
-        let (_, model, cursor) = read_row::<L>(def, &order, &keys, &row, read)?;
-        page.push(model, cursor, args);
+        if columnar {
+            read_columns::<L>(&row, 0, (&order, &keys, args), &mut page)?;
+        } else {
+            let columns = Columns::omitting(&row, args.omit);
+            let (_, model, cursor) =
+                read_row::<L>(def, &order, &keys, columns, (false, args.cursors))?;
+            page.push(model, cursor, args);
+        }
     }
     Ok(page.finish(args))
 }
@@ -383,7 +391,26 @@ fn build_page_statement<L: List>(backend: DbBackend, args: &PageArgs) -> AppResu
         select.order_by_expr(key.field.expr.clone(), key.sql_order());
     }
     select.limit(args.limit + 1);
+    if backend == DbBackend::Postgres {
+        select = columnar::aggregated(select, &page_columns::<L>(args, keys.len()));
+    }
     Ok(backend.build(&select))
+}
+
+/// The columns of a page's rows (see `read_row`), and whether anyone reads each: the
+/// entity's, of which `args.omit`'s are placeholders, then the sort keys, read for cursors.
+fn page_columns<L: List>(args: &PageArgs, keys: usize) -> Vec<(&'static str, bool)> {
+    let omittable = L::Entity::omittable();
+    let mut columns: Vec<(&'static str, bool)> = <L::Entity as EntityTrait>::Column::iter()
+        .map(|column| {
+            let omitted = omittable.iter().enumerate().any(|(index, (omittable, _))| {
+                args.omit.omits(index) && omittable.as_str() == column.as_str()
+            });
+            (column.as_str(), !omitted)
+        })
+        .collect();
+    columns.extend(KEY_ALIASES[..keys].iter().map(|key| (*key, args.cursors)));
+    columns
 }
 
 /// The pages of the relation `L` for each of `parents`, in one statement. Every parent gets a
@@ -403,12 +430,22 @@ where
         .iter()
         .map(|parent| (*parent, Page::empty()))
         .collect();
+    let columnar = pages.db_backend == DbBackend::Postgres && !parents.is_empty();
     let order = def.orders.name(&args.order).into();
     for row in db.query_all_raw(pages).await? {
-        let read = (args.omit, true, args.cursors);
-        let (parent, model, cursor) = read_row::<L>(def, &order, &keys, &row, read)?;
-        if let Some(page) = parent.and_then(|parent| by_parent.get_mut(&parent)) {
-            page.push(model, cursor, args);
+        if columnar {
+            // The parent, then its page's columns.
+            let parent = Columns::new(&row).read::<i32>()?;
+            if let Some(page) = by_parent.get_mut(&parent) {
+                read_columns::<L>(&row, 1, (&order, &keys, args), page)?;
+            }
+        } else {
+            let columns = Columns::omitting(&row, args.omit);
+            let (parent, model, cursor) =
+                read_row::<L>(def, &order, &keys, columns, (true, args.cursors))?;
+            if let Some(page) = parent.and_then(|parent| by_parent.get_mut(&parent)) {
+                page.push(model, cursor, args);
+            }
         }
     }
     Ok(by_parent
@@ -423,7 +460,8 @@ where
 ///
 /// On PostgreSQL each parent's page is its own `LIMIT`ed subquery (`JOIN LATERAL`), which an
 /// index on (parent, keys) answers by reading the page and no more, however many rows a parent
-/// has. MariaDB has no `LATERAL` and SQLite neither: there `ROW_NUMBER() OVER (PARTITION BY
+/// has; it comes back as one row per parent, the parent then the page's columns as arrays
+/// (`columnar`). MariaDB has no `LATERAL` and SQLite neither: there `ROW_NUMBER() OVER (PARTITION BY
 /// parent)` numbers every row of the parents and keeps the first of each (window functions:
 /// SQLite >= 3.25, MariaDB >= 10.2, MySQL 8).
 ///
@@ -457,7 +495,12 @@ fn page_shape<L: List>(
         return None;
     }
     let parents = parents.map_or(u32::MAX, |parents| parents.len() as u32);
-    let mut detail = vec![parents, args.backward as u32, args.omit.0];
+    let mut detail = vec![
+        parents,
+        args.backward as u32,
+        args.omit.0,
+        args.cursors as u32,
+    ];
     detail.extend(args.order.shape());
     Shape::new::<L>(backend, detail)
 }
@@ -483,14 +526,15 @@ fn build_pages_statement<L: List>(
             rows.order_by_expr(key.field.expr.clone(), key.sql_order());
         }
         rows.limit(args.limit + 1);
+        let page = columnar::aggregated(rows, &page_columns::<L>(args, keys.len()));
         pages
+            .expr_as(
+                Expr::col((parents_table.clone(), Alias::new("column1"))),
+                Alias::new(PARENT_ALIAS),
+            )
             .column((Alias::new("page"), Asterisk))
             .from_values(parents.iter().copied(), parents_table)
-            .join_lateral(JoinType::Join, rows, Alias::new("page"), Expr::cust("TRUE"))
-            .order_by(Alias::new(PARENT_ALIAS), Order::Asc);
-        for (index, key) in keys.iter().enumerate() {
-            pages.order_by(Alias::new(key_alias(index)), key.sql_order());
-        }
+            .join_lateral(JoinType::Join, page, Alias::new("page"), Expr::cust("TRUE"));
     } else {
         rows.and_where(Expr::col(parent.clone()).is_in(parents.iter().copied()));
         let mut window = WindowStatement::partition_by(parent.clone());
@@ -692,20 +736,40 @@ fn after_condition(keys: &[Key<'_>], key: &[KeyValue]) -> AppResult<Condition> {
     Ok(after)
 }
 
-/// A row of a page statement: its parent (for relations), the model, and its cursor (under
+/// Adds to `page` the rows of a page read as columns (see `columnar`), whose arrays are `row`'s
+/// columns from `from` on, read under `order`.
+fn read_columns<L: List>(
+    row: &QueryResult,
+    from: usize,
+    (order, keys, args): (&Arc<str>, &[Key<'_>], &PageArgs),
+    page: &mut Page<Row<L>>,
+) -> Result<(), DbErr>
+where
+    Row<L>: FromColumns,
+{
+    let (columns, rows) = columnar::page_columns(row, from)?;
+    for index in 0..rows {
+        let columns = Columns::element(&columns, index, args.omit);
+        let (_, model, cursor) =
+            read_row::<L>(L::def(), order, keys, columns, (false, args.cursors))?;
+        page.push(model, cursor, args);
+    }
+    Ok(())
+}
+
+/// A row of a page statement: its parent (when `with_parent`), the model, and its cursor (under
 /// `order`, the name of the page's order; without sort keys unless `with_keys`). Read by
 /// position (see `columns`): the model's columns, the sort keys, then the parent.
 fn read_row<L: List>(
     def: &ListDef,
     order: &Arc<str>,
     keys: &[Key<'_>],
-    row: &QueryResult,
-    (omit, with_parent, with_keys): (Omit, bool, bool),
+    mut columns: Columns<'_>,
+    (with_parent, with_keys): (bool, bool),
 ) -> Result<(Option<i32>, Row<L>, Cursor), DbErr>
 where
     Row<L>: FromColumns,
 {
-    let mut columns = Columns::omitting(row, omit);
     let model = Row::<L>::from_columns(&mut columns)?;
     let key = if with_keys {
         keys.iter()
