@@ -338,6 +338,8 @@ impl<N: Node> Connection<N> {
 }
 
 impl<N: Node> PlainFields for Connection<N> {
+    const PLAIN: &'static [&'static str] = &["totalCount"];
+
     fn plain_field(
         &self,
         _ctx: &ContextSelectionSet<'_>,
@@ -380,6 +382,8 @@ impl<N: Node> Edge<'_, N> {
 }
 
 impl<N: Node> PlainFields for Edge<'_, N> {
+    const PLAIN: &'static [&'static str] = &["cursor"];
+
     fn plain_field(
         &self,
         _ctx: &ContextSelectionSet<'_>,
@@ -408,6 +412,9 @@ pub struct PageInfo {
 }
 
 impl PlainFields for PageInfo {
+    const PLAIN: &'static [&'static str] =
+        &["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"];
+
     fn plain_field(
         &self,
         _ctx: &ContextSelectionSet<'_>,

@@ -10,6 +10,7 @@ pub mod document;
 pub mod documents;
 pub mod filter;
 pub mod follow;
+pub mod json;
 pub mod key_order;
 pub mod known_valid;
 pub mod limits;

@@ -77,6 +77,8 @@ impl User {
 
 /// The fields of `User` below that only read the row, answered the same way.
 impl PlainFields for User {
+    const PLAIN: &'static [&'static str] = &["id", "name", "email", "createdAt"];
+
     fn plain_field(
         &self,
         ctx: &ContextSelectionSet<'_>,
@@ -339,6 +341,8 @@ impl Node for Post {
 
 /// The fields of `Post` below that only read the row, answered the same way.
 impl PlainFields for Post {
+    const PLAIN: &'static [&'static str] = &["id", "title", "content", "createdAt", "updatedAt"];
+
     fn plain_field(
         &self,
         ctx: &ContextSelectionSet<'_>,

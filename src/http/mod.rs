@@ -15,6 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use crate::config::ExposureSettings;
+use crate::graphql::resolve::JsonLists;
 use crate::graphql::{Api, Auth};
 use metrics::Metrics;
 use protocol::{HttpError, ResponseType};
@@ -147,6 +148,8 @@ async fn execute(
         token: protocol::bearer_token(req),
         client: req.peer_addr().map(|addr| addr.ip()),
     };
+    // The response is written by `graphql::json`, which takes lists written while resolving.
+    let request = request.data(JsonLists);
     let mut response = match inspection.missing_variables {
         Some(request_error) => request_error,
         None => api.execute(request, auth, inspection.document).await,

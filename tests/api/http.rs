@@ -538,8 +538,10 @@ async fn fields_that_wait_on_a_loader_keep_their_place(app: TestApp) {
 }
 
 /// Fields read straight off an object (`resolve::PlainFields`) are answered without calling
-/// their `#[Object]` resolvers; a directive on a field sends its object through async-graphql's
-/// own resolution, which calls them. Both must answer alike, field for field.
+/// their `#[Object]` resolvers, and a list of objects that select nothing else is written as
+/// JSON text as it is resolved (`resolve::JsonLists`); a directive on a field sends its object
+/// through async-graphql's own resolution, which calls them. All must answer alike, field for
+/// field, in the selection's order.
 async fn plain_fields_answer_as_their_resolvers_do(app: TestApp) {
     // Arrange: Ann sees her own email, not Bob's.
     let ann = app.create_user("Ann", "ann@example.com").await;
@@ -563,17 +565,29 @@ async fn plain_fields_answer_as_their_resolvers_do(app: TestApp) {
              post(id: \"{one}\") {{ id{directive} title content createdAt updatedAt }}"
         )
     };
+    // And lists of objects with plain fields only, every one of each type.
+    let lists = |directive: &str| {
+        format!(
+            "posts(first: 5) {{ totalCount edges {{ cursor{directive} }} \
+             nodes {{ __typename id{directive} title again: title content createdAt updatedAt }} }} \
+             users(first: 5) {{ nodes {{ createdAt email name id{directive} __typename }} }}"
+        )
+    };
     let query = format!(
         "{{ plain: users(first: 5) {{ {} }} resolved: users(first: 5) {{ {} }} {} }}",
         selection(""),
         selection(" @include(if: true)"),
         roots(""),
     );
+    let lists_query = format!("{{ {} }}", lists(""));
+    let resolved_lists = format!("{{ {} }}", lists(" @include(if: true)"));
     let resolved_roots = format!("{{ {} }}", roots(" @include(if: true)"));
 
     // Act
     let data = app.data_by(&ann, &query, json!({})).await;
     let resolved = app.data_by(&ann, &resolved_roots, json!({})).await;
+    let written = app.data_by(&ann, &lists_query, json!({})).await;
+    let written_resolved = app.data_by(&ann, &resolved_lists, json!({})).await;
     // Sent again, a request is not validated again (`known_valid`): the same answer.
     let again = app.data_by(&ann, &query, json!({})).await;
 
@@ -606,6 +620,16 @@ async fn plain_fields_answer_as_their_resolvers_do(app: TestApp) {
             .map(|object| object.keys().cloned().collect::<Vec<_>>())
     };
     assert_eq!(keys(&users[0]), keys(&data["resolved"]["nodes"][0]));
+    assert_eq!(written, written_resolved);
+    // Byte for byte, keys in the selection's order (`serde_json::Value` sorts them).
+    let text = response_text(&app, &lists_query).await;
+    assert_eq!(text, response_text(&app, &resolved_lists).await);
+    assert!(text.contains(r#"{"__typename":"Post","id":""#), "{text}");
+    assert_eq!(written["posts"]["nodes"][1]["again"], "Two");
+    assert_eq!(written["posts"]["nodes"][0]["__typename"], "Post");
+    assert_eq!(written["users"]["nodes"][0]["email"], "ann@example.com");
+    assert_eq!(written["users"]["nodes"][1]["email"], Value::Null);
+    assert!(written["posts"]["edges"][1]["cursor"].is_string());
 }
 
 #[tokio::test]
