@@ -22,7 +22,11 @@ const MAX_DEPTH: usize = 64;
 /// of the selection under it (a key selected twice merges its selections). Built once per
 /// request from the document, before it runs: the size of the document, not of the response.
 #[derive(Debug, Default)]
-pub struct KeyOrder(Vec<(Name, KeyOrder)>);
+pub struct KeyOrder {
+    keys: Vec<(Name, KeyOrder)>,
+    /// Whether a key here or below is selected more than once with fields under it.
+    merges: bool,
+}
 
 impl KeyOrder {
     /// The order of `selection` (an operation's) in `document`. Call it on a document whose
@@ -35,6 +39,14 @@ impl KeyOrder {
     pub fn restore(&self, data: &mut Value) {
         apply(data, self);
     }
+
+    /// Whether a response key, anywhere in the selection, is selected more than once with
+    /// fields under it (`nodes { id } nodes { title }`, or once in a fragment): the executor
+    /// then resolves each selection apart and merges their values, which only values of
+    /// objects and lists can be (not lists written as JSON text, `resolve::JsonLists`).
+    pub fn merges_selections(&self) -> bool {
+        self.merges
+    }
 }
 
 fn build(sets: &[&SelectionSet], fragments: &Fragments, depth: usize) -> KeyOrder {
@@ -43,8 +55,10 @@ fn build(sets: &[&SelectionSet], fragments: &Fragments, depth: usize) -> KeyOrde
         fragments: &'d Fragments,
         keys: &mut Vec<(&'d Name, Vec<&'d SelectionSet>)>,
         depth: usize,
+        cut: &mut bool,
     ) {
         if depth > MAX_DEPTH {
+            *cut = true;
             return;
         }
         for selection in &set.items {
@@ -64,6 +78,7 @@ fn build(sets: &[&SelectionSet], fragments: &Fragments, depth: usize) -> KeyOrde
                             fragments,
                             keys,
                             depth + 1,
+                            cut,
                         );
                     }
                 }
@@ -73,27 +88,38 @@ fn build(sets: &[&SelectionSet], fragments: &Fragments, depth: usize) -> KeyOrde
                         fragments,
                         keys,
                         depth + 1,
+                        cut,
                     );
                 }
             }
         }
     }
     let mut keys = Vec::new();
+    // Where the walk stopped at `MAX_DEPTH`, whether keys merge is not known: say they may.
+    let mut cut = false;
     for set in sets {
-        walk(set, fragments, &mut keys, depth);
+        walk(set, fragments, &mut keys, depth, &mut cut);
     }
-    KeyOrder(
-        keys.into_iter()
-            .map(|(key, under)| {
-                let order = if depth < MAX_DEPTH && under.iter().any(|set| !set.items.is_empty()) {
-                    build(&under, fragments, depth + 1)
-                } else {
-                    KeyOrder::default()
-                };
-                (key.clone(), order)
-            })
-            .collect(),
-    )
+    let mut merges = cut;
+    let keys = keys
+        .into_iter()
+        .map(|(key, under)| {
+            let with_fields = under.iter().filter(|set| !set.items.is_empty()).count();
+            let order = if with_fields == 0 {
+                KeyOrder::default()
+            } else if depth < MAX_DEPTH {
+                build(&under, fragments, depth + 1)
+            } else {
+                KeyOrder {
+                    keys: Vec::new(),
+                    merges: true,
+                }
+            };
+            merges |= with_fields > 1 || order.merges;
+            (key.clone(), order)
+        })
+        .collect();
+    KeyOrder { keys, merges }
 }
 
 /// Whether two response keys are the same; the executor's are clones of the document's names,
@@ -104,7 +130,7 @@ fn same(a: &Name, b: &Name) -> bool {
 }
 
 fn apply(value: &mut Value, order: &KeyOrder) {
-    if order.0.is_empty() {
+    if order.keys.is_empty() {
         return;
     }
     match value {
@@ -116,20 +142,20 @@ fn apply(value: &mut Value, order: &KeyOrder) {
         Value::Object(object) => {
             // Most objects hold exactly the keys of their order, in its order (`resolve`
             // answers them so): checked in step, with no search for each key.
-            if object.len() == order.0.len()
+            if object.len() == order.keys.len()
                 && object
                     .keys()
-                    .zip(&order.0)
+                    .zip(&order.keys)
                     .all(|(key, (planned, _))| same(planned, key))
             {
-                for ((_, value), (_, under)) in object.iter_mut().zip(&order.0) {
+                for ((_, value), (_, under)) in object.iter_mut().zip(&order.keys) {
                     apply(value, under);
                 }
                 return;
             }
             let position = |key: &Name| {
                 order
-                    .0
+                    .keys
                     .iter()
                     .position(|(planned, _)| same(planned, key))
                     .unwrap_or(usize::MAX)
@@ -145,7 +171,7 @@ fn apply(value: &mut Value, order: &KeyOrder) {
                 object.sort_by_cached_key(|key, _| position(key));
             }
             // In step: the keys are now in the order's order.
-            let mut planned = order.0.iter();
+            let mut planned = order.keys.iter();
             for (key, value) in object.iter_mut() {
                 if let Some((_, under)) = planned.find(|(planned, _)| same(planned, key)) {
                     apply(value, under);
@@ -188,6 +214,30 @@ mod tests {
             text,
             r#"{"b":{"nodes":[{"posts":{"nodes":[{"title":"T","id":"7"}]},"name":"Ann","id":"1"},{"posts":{"nodes":[]},"name":"Bob","id":"2"}]},"a":{"totalCount":2}}"#
         );
+    }
+
+    #[test]
+    fn keys_selected_twice_with_fields_under_them_are_told() {
+        let merges = |text: &str| {
+            let document = parse_query(text).expect("a document");
+            let operation = selected_operation(&document, None).expect("one operation");
+            KeyOrder::of(&operation.selection_set.node, &document).merges_selections()
+        };
+        assert!(!merges(
+            "{ posts { nodes { id title id } edges { cursor } } }"
+        ));
+        assert!(!merges(
+            "{ a: posts { nodes { id } } b: posts { nodes { title } } }"
+        ));
+        assert!(merges("{ posts { nodes { id } nodes { title } } }"));
+        assert!(merges("{ posts { nodes { id } } posts { totalCount } }"));
+        assert!(merges(
+            "{ users { nodes { posts { nodes { id } ...More } } } } \
+             fragment More on PostConnection { nodes { title } }"
+        ));
+        assert!(merges(
+            "{ posts { nodes { id } ... on PostConnection { nodes { id } } } }"
+        ));
     }
 
     #[test]

@@ -44,6 +44,7 @@ use documents::{Documents, Parsed};
 use key_order::KeyOrder;
 use known_valid::KnownValid;
 use limits::{QueryLimits, ResponseBudget, RESPONSE_TOO_LARGE, TOO_COMPLEX, TOO_DEEP};
+use resolve::JsonLists;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
@@ -162,12 +163,14 @@ impl Api {
     /// is refused before anything else walks it; a request past `--request-timeout` is
     /// cancelled (dropped: a write's transaction rolls back). `document` is the request's
     /// parsed document, when it came from `documents`: a request that ran before with it is
-    /// not validated again.
+    /// not validated again. `json_lists`: the response will be written by `graphql::json`, so
+    /// lists of plain objects may come as JSON text (`resolve::JsonLists`).
     pub async fn execute(
         &self,
         mut request: async_graphql::Request,
         auth: Auth,
         document: Option<Arc<Parsed>>,
+        json_lists: bool,
     ) -> async_graphql::Response {
         let operation_name = request.operation_name.take();
         let checked = match request.parsed_query() {
@@ -191,6 +194,14 @@ impl Api {
                 })
             }),
         };
+        // A list written as JSON text cannot be merged with another selection of the same key.
+        if json_lists
+            && key_order
+                .as_ref()
+                .is_some_and(|order| !order.merges_selections())
+        {
+            request = request.data(JsonLists);
+        }
         // Kept to explain a refusal of the depth or cost limit (a few hundred bytes).
         let explain = (
             request.query.clone(),

@@ -301,12 +301,16 @@ where
         for field in &plan.fields {
             match plain_answer(&ctx_index, item, field) {
                 Some(Ok((name, value))) => {
+                    let member = out.len();
                     if written > 0 {
                         out.push(b',');
                     }
-                    written += 1;
-                    if let Err(error) = write_member(&mut out, &name, &value) {
-                        ctx_index.add_error(ServerError::new(error.to_string(), None));
+                    match write_member(&mut out, &name, &value) {
+                        Ok(()) => written += 1,
+                        Err(error) => {
+                            out.truncate(member);
+                            ctx_index.add_error(ServerError::new(error.to_string(), None));
+                        }
                     }
                 }
                 Some(Err(error)) => ctx_index.add_error(error),

@@ -15,7 +15,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use crate::config::ExposureSettings;
-use crate::graphql::resolve::JsonLists;
 use crate::graphql::{Api, Auth};
 use metrics::Metrics;
 use protocol::{HttpError, ResponseType};
@@ -149,10 +148,9 @@ async fn execute(
         client: req.peer_addr().map(|addr| addr.ip()),
     };
     // The response is written by `graphql::json`, which takes lists written while resolving.
-    let request = request.data(JsonLists);
     let mut response = match inspection.missing_variables {
         Some(request_error) => request_error,
-        None => api.execute(request, auth, inspection.document).await,
+        None => api.execute(request, auth, inspection.document, true).await,
     };
     protocol::ensure_error_codes(&mut response, inspection.parse_failed);
     let (status, body) = protocol::response_status_and_body(&response, response_type);

@@ -539,9 +539,10 @@ async fn fields_that_wait_on_a_loader_keep_their_place(app: TestApp) {
 
 /// Fields read straight off an object (`resolve::PlainFields`) are answered without calling
 /// their `#[Object]` resolvers, and a list of objects that select nothing else is written as
-/// JSON text as it is resolved (`resolve::JsonLists`); a directive on a field sends its object
-/// through async-graphql's own resolution, which calls them. All must answer alike, field for
-/// field, in the selection's order.
+/// JSON text as it is resolved (`resolve::JsonLists`). All must answer alike, field for field,
+/// in the selection's order. (`@include(if: true)` does not change the path: async-graphql
+/// drops the directive before it runs; `lists_written_as_text_read_as_async_graphql_resolves_them`
+/// compares with async-graphql's own resolution.)
 async fn plain_fields_answer_as_their_resolvers_do(app: TestApp) {
     // Arrange: Ann sees her own email, not Bob's.
     let ann = app.create_user("Ann", "ann@example.com").await;
@@ -630,6 +631,69 @@ async fn plain_fields_answer_as_their_resolvers_do(app: TestApp) {
     assert_eq!(written["users"]["nodes"][0]["email"], "ann@example.com");
     assert_eq!(written["users"]["nodes"][1]["email"], Value::Null);
     assert!(written["posts"]["edges"][1]["cursor"].is_string());
+}
+
+/// Lists written as JSON text while they resolve (`resolve::JsonLists`) read, byte for byte, as
+/// async-graphql's own resolution writes them (with `--trace-fields` it resolves every object
+/// field by field), also where a list's key is selected twice and the selections merge.
+#[tokio::test]
+async fn lists_written_as_text_read_as_async_graphql_resolves_them() {
+    let queries = [
+        "{ posts(first: 5) { totalCount edges { cursor } nodes { __typename id title again: title content createdAt updatedAt } } }",
+        "{ users { nodes { email name id createdAt __typename } } }",
+        "{ posts { nodes { id } nodes { title } } }",
+        "{ posts { nodes { id } ...More } } fragment More on PostConnection { nodes { title } edges { cursor } }",
+        "{ posts { nodes { id title } } posts { nodes { content } } }",
+        "{ users { nodes { posts { nodes { id title } } posts { nodes { id } edges { cursor } } } } }",
+        "{ a: posts(first: 1) { nodes { id } } b: posts(last: 1) { nodes { title id } } }",
+        "{ posts { nodes { id title id ...on Post { title } } } }",
+    ];
+    let mut answers = Vec::new();
+    for trace_fields in [false, true] {
+        let Some(app) = spawn_app_with(Backend::Sqlite, |settings| {
+            settings.trace_fields = trace_fields;
+        })
+        .await
+        else {
+            return;
+        };
+        let titles = |titles: &[&str]| titles.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        app.create_user_with_posts("Ann", "ann@example.com", &titles(&["One", "Two \"2\""]))
+            .await;
+        app.create_user_with_posts("Bob", "bob@example.com", &titles(&["Three"]))
+            .await;
+
+        // Act
+        let mut texts = Vec::new();
+        for query in queries {
+            texts.push(response_text(&app, query).await);
+        }
+        answers.push(texts);
+    }
+
+    // Assert: the same text, but for the times the rows were written at.
+    let times = |text: &str| {
+        let mut kept = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("At\":\"") {
+            let value = at + 5;
+            kept.push_str(&rest[..value]);
+            let end = rest[value..]
+                .find('"')
+                .map_or(rest.len(), |end| value + end);
+            rest = &rest[end..];
+        }
+        kept + rest
+    };
+    for ((query, ours), theirs) in queries.iter().zip(&answers[0]).zip(&answers[1]) {
+        assert!(!ours.contains("errors"), "{query}: {ours}");
+        assert_eq!(times(ours), times(theirs), "{query}");
+    }
+    assert!(
+        answers[0][2].contains(r#"{"id":"1","title":"One"}"#),
+        "{}",
+        answers[0][2]
+    );
 }
 
 #[tokio::test]

@@ -93,7 +93,9 @@ fn array_values(bytes: &[u8]) -> Result<Values<'_>, String> {
     }
     let length = usize::try_from(reader.i32()?).map_err(|_| "a negative length".to_string())?;
     let _lower_bound = reader.i32()?;
-    let mut values = Vec::with_capacity(length);
+    // Each element takes four bytes at least: a length read from a broken array cannot make
+    // this allocate more than the array's size.
+    let mut values = Vec::with_capacity(length.min(reader.0.len() / 4));
     for _ in 0..length {
         let size = reader.i32()?;
         values.push(match usize::try_from(size) {
