@@ -633,9 +633,38 @@ async fn plain_fields_answer_as_their_resolvers_do(app: TestApp) {
     assert!(written["posts"]["edges"][1]["cursor"].is_string());
 }
 
+/// The response texts of `queries` from a server that resolves objects its own way and from
+/// one with `--trace-fields` (async-graphql's container resolver, field by field, calling the
+/// tracing extension around each), on the same rows; `None` when no server starts.
+async fn texts_with_and_without_field_tracing(queries: &[&str]) -> Option<[Vec<String>; 2]> {
+    let mut answers = Vec::new();
+    for trace_fields in [false, true] {
+        let app = spawn_app_with(Backend::Sqlite, |settings| {
+            settings.trace_fields = trace_fields;
+        })
+        .await?;
+        let titles = |titles: &[&str]| {
+            titles
+                .iter()
+                .map(|title| title.to_string())
+                .collect::<Vec<_>>()
+        };
+        app.create_user_with_posts("Ann", "ann@example.com", &titles(&["One", "Two"]))
+            .await;
+        app.create_user_with_posts("Bob", "bob@example.com", &titles(&["Three"]))
+            .await;
+        let mut texts = Vec::new();
+        for query in queries {
+            texts.push(response_text(&app, query).await);
+        }
+        answers.push(texts);
+    }
+    answers.try_into().ok()
+}
+
 /// Lists written as JSON text while they resolve (`resolve::JsonLists`) read, byte for byte, as
-/// async-graphql's own resolution writes them (with `--trace-fields` it resolves every object
-/// field by field), also where a list's key is selected twice and the selections merge.
+/// async-graphql's own resolution writes them, also where a list's key is selected twice and
+/// the selections merge.
 #[tokio::test]
 async fn lists_written_as_text_read_as_async_graphql_resolves_them() {
     let queries = [
@@ -648,28 +677,11 @@ async fn lists_written_as_text_read_as_async_graphql_resolves_them() {
         "{ a: posts(first: 1) { nodes { id } } b: posts(last: 1) { nodes { title id } } }",
         "{ posts { nodes { id title id ...on Post { title } } } }",
     ];
-    let mut answers = Vec::new();
-    for trace_fields in [false, true] {
-        let Some(app) = spawn_app_with(Backend::Sqlite, |settings| {
-            settings.trace_fields = trace_fields;
-        })
-        .await
-        else {
-            return;
-        };
-        let titles = |titles: &[&str]| titles.iter().map(|t| t.to_string()).collect::<Vec<_>>();
-        app.create_user_with_posts("Ann", "ann@example.com", &titles(&["One", "Two \"2\""]))
-            .await;
-        app.create_user_with_posts("Bob", "bob@example.com", &titles(&["Three"]))
-            .await;
 
-        // Act
-        let mut texts = Vec::new();
-        for query in queries {
-            texts.push(response_text(&app, query).await);
-        }
-        answers.push(texts);
-    }
+    // Act
+    let Some([ours, theirs]) = texts_with_and_without_field_tracing(&queries).await else {
+        return;
+    };
 
     // Assert: the same text, but for the times the rows were written at.
     let times = |text: &str| {
@@ -685,45 +697,29 @@ async fn lists_written_as_text_read_as_async_graphql_resolves_them() {
         }
         kept + rest
     };
-    for ((query, ours), theirs) in queries.iter().zip(&answers[0]).zip(&answers[1]) {
+    for ((query, ours), theirs) in queries.iter().zip(&ours).zip(&theirs) {
         assert!(!ours.contains("errors"), "{query}: {ours}");
         assert_eq!(times(ours), times(theirs), "{query}");
     }
     assert!(
-        answers[0][2].contains(r#"{"id":"1","title":"One"}"#),
+        ours[2].contains(r#"{"id":"1","title":"One"}"#),
         "{}",
-        answers[0][2]
+        ours[2]
     );
 }
 
 #[tokio::test]
 async fn field_tracing_answers_the_same() {
-    // Arrange: with `--trace-fields` every object is resolved by async-graphql's own container
-    // resolver (it calls the tracing extension around each field); without, by ours.
     let query = "{ users { nodes { id name ...on User { postCount } posts { edges { cursor node { title author { __typename name } } } } } } }";
-    let mut answers = Vec::new();
-    for trace_fields in [false, true] {
-        let Some(app) = spawn_app_with(Backend::Sqlite, |settings| {
-            settings.trace_fields = trace_fields;
-        })
-        .await
-        else {
-            return;
-        };
-        let titles = |titles: &[&str]| {
-            titles
-                .iter()
-                .map(|title| title.to_string())
-                .collect::<Vec<_>>()
-        };
-        app.create_user_with_posts("Ann", "ann@example.com", &titles(&["One", "Two"]))
-            .await;
-        app.create_user_with_posts("Bob", "bob@example.com", &titles(&["Three"]))
-            .await;
 
-        // Act
-        answers.push(app.data(query, json!({})).await);
-    }
+    // Act
+    let Some(texts) = texts_with_and_without_field_tracing(&[query]).await else {
+        return;
+    };
+    let answers = texts.map(|texts| {
+        let body: Value = serde_json::from_str(&texts[0]).expect("JSON");
+        body["data"].clone()
+    });
 
     // Assert
     assert_eq!(answers[0], answers[1]);
