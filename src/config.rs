@@ -250,14 +250,16 @@ pub struct DatabaseSettings {
     )]
     pub url: String,
 
-    /// Most connections in the pool.
+    /// Most connections in the pool. Unset: on PostgreSQL and MariaDB/MySQL, a third of the
+    /// connections the database server allows this user on this database, from 4 to 32; on
+    /// SQLite, 10 (see `db::pool_size`).
     #[arg(
         long,
         env = "BLOGQL_MAX_CONNECTIONS",
-        default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..),
         global = true
     )]
-    pub max_connections: u32,
+    pub max_connections: Option<u32>,
 
     /// How long to wait for the database at start-up, or to open a new connection (`10s`,
     /// `500ms`; a bare number is seconds).
@@ -390,6 +392,14 @@ mod tests {
         assert_eq!(settings.worker_threads(), 3);
         settings.workers = 0;
         assert!((1..=MAX_WORKERS).contains(&settings.worker_threads()));
+    }
+
+    #[test]
+    fn a_pool_holds_at_least_one_connection_and_is_sized_to_the_server_unless_given() {
+        assert_eq!(Settings::defaults().database.max_connections, None);
+        let given = Cli::parse_from(["blogql", "--max-connections", "12"]);
+        assert_eq!(given.settings.database.max_connections, Some(12));
+        assert!(Cli::try_parse_from(["blogql", "--max-connections", "0"]).is_err());
     }
 
     #[test]

@@ -81,7 +81,6 @@ impl Application {
         let workers = settings.worker_threads();
         let reads = Reads::new(
             db.clone(),
-            settings.database.max_connections,
             workers,
             settings.database.acquire_timeout,
             statements,

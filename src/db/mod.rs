@@ -1,5 +1,6 @@
-//! Data access. This module connects and migrates; SQLite gets enforced foreign keys (so cascade
-//! works), a WAL journal and a busy timeout (so concurrent writers wait instead of failing).
+//! Data access. This module connects (with a pool `pool_size` fits to the server) and
+//! migrates; SQLite gets enforced foreign keys (so cascade works), a WAL journal and a busy
+//! timeout (so concurrent writers wait instead of failing).
 //!
 //! Below it: `write` (the one way writes run: a transaction, retried when transient), `page`
 //! (the one page builder: keyset pages, windowed per parent, counts, typed cursors), `by_id`,
@@ -13,6 +14,7 @@ pub mod fields;
 pub mod filters;
 pub mod follows;
 pub mod page;
+pub mod pool_size;
 pub mod posts;
 pub mod reads;
 pub mod sessions;
@@ -38,11 +40,42 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
 /// How often start-up tries to reach a database that is not answering yet.
 const CONNECT_RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
+/// Connects to `settings.url` with a pool of `--max-connections`, or when that is not given,
+/// of the size `pool_size` chooses for the server.
 pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConnection> {
+    if let Some(size) = settings.max_connections {
+        return connect_with_pool_of(settings, size).await;
+    }
+    if settings.url.starts_with("sqlite:") {
+        return connect_with_pool_of(settings, pool_size::SQLITE).await;
+    }
+    // Connected at the largest default size first: a pool opens its connections as they are
+    // needed, so one of a smaller size replaces it only on a server that allows fewer.
+    let db = connect_with_pool_of(settings, pool_size::AT_MOST).await?;
+    let size = match pool_size::server_allows(&db).await {
+        Ok(Some(allowed)) => pool_size::fitting(allowed),
+        Ok(None) => return Ok(db),
+        Err(err) => {
+            tracing::warn!(error = %err, size = pool_size::AT_MOST, "cannot read the database server's connection limit; the pool keeps its default size");
+            return Ok(db);
+        }
+    };
+    tracing::info!(size, "database pool size (--max-connections unset)");
+    if size == pool_size::AT_MOST {
+        return Ok(db);
+    }
+    db.close().await?;
+    connect_with_pool_of(settings, size).await
+}
+
+async fn connect_with_pool_of(
+    settings: &DatabaseSettings,
+    size: u32,
+) -> anyhow::Result<DatabaseConnection> {
     let statement_timeout = settings.statement_timeout;
     let mut options = ConnectOptions::new(settings.url.clone());
     options
-        .max_connections(settings.max_connections)
+        .max_connections(size)
         .acquire_timeout(settings.acquire_timeout)
         // SQLx pings a pooled connection on every checkout by default: a round trip to the
         // database before each statement. Only connections idle for a while (which a server,

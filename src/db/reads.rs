@@ -237,20 +237,26 @@ struct Idle {
 
 impl Reads {
     /// Reads through `db`, run on `threads` worker threads with a single-threaded runtime each
-    /// (actix's; 0 or 1 when not). `hook` is told of every statement run outside SeaORM
-    /// (SeaORM tells `db`'s own metric callback of the rest). Spawns a task on PostgreSQL, so
-    /// call it inside a Tokio runtime.
+    /// (actix's; 0 or 1 when not). On PostgreSQL they keep at most the pool's size less
+    /// `RESERVED`. `hook` is told of every statement run outside SeaORM (SeaORM tells `db`'s own
+    /// metric callback of the rest). Spawns a task on PostgreSQL, so call it inside a Tokio
+    /// runtime.
     pub fn new(
         db: DatabaseConnection,
-        max_connections: u32,
         threads: usize,
         acquire_timeout: Duration,
         hook: Option<StatementHook>,
     ) -> Self {
-        let keepable = max_connections.saturating_sub(RESERVED);
-        let kept = (db.get_database_backend() == DbBackend::Postgres && keepable > 0).then(|| {
+        let pool = (db.get_database_backend() == DbBackend::Postgres)
+            .then(|| db.get_postgres_connection_pool().clone());
+        let keepable = pool.as_ref().map_or(0, |pool| {
+            pool.options()
+                .get_max_connections()
+                .saturating_sub(RESERVED)
+        });
+        let kept = pool.filter(|_| keepable > 0).map(|pool| {
             let kept = Arc::new(Kept {
-                pool: db.get_postgres_connection_pool().clone(),
+                pool,
                 idle: Mutex::new(Idle::default()),
                 permits: Arc::new(Semaphore::new(keepable as usize)),
                 shares: Shares::of(keepable as usize, threads),

@@ -63,7 +63,7 @@ mod tests {
             .await
             .expect("an in-memory database");
         let makings = Arc::new(Makings {
-            db: Reads::new(db, 1, 1, std::time::Duration::from_secs(1), None),
+            db: Reads::new(db, 1, std::time::Duration::from_secs(1), None),
             scheduler: BatchScheduler::new(),
         });
         let lazy = Lazy::new(&makings, counted);

@@ -234,7 +234,7 @@ async fn long_key_lists_are_split_into_batches(app: TestApp) {
     db.set_metric_callback(move |info| counted(info));
     let scheduler = BatchScheduler::new();
     let loaders = Loaders::new(
-        Reads::new(db, 5, 1, Duration::from_secs(5), Some(count)),
+        Reads::new(db, 1, Duration::from_secs(5), Some(count)),
         &scheduler,
     );
     let ids = 1..=keys as i32;

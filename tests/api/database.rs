@@ -1,15 +1,96 @@
 //! What the database layer promises: SQLite's settings, and concurrent writers that all land.
 
 use blogql::config::DatabaseSettings;
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, TestApp};
 
 backend_tests!(
     concurrent_writers_all_succeed,
     concurrent_updates_of_one_row_all_succeed,
+    a_pool_of_the_default_size_fits_the_server,
 );
+
+backend_tests!(on [postgres]: a_pool_of_the_default_size_fits_a_database_limited_to_fewer);
+
+/// How many connections `db`'s pool opens at most.
+fn pool_size(db: &DatabaseConnection) -> u32 {
+    match db.get_database_backend() {
+        DbBackend::Postgres => db
+            .get_postgres_connection_pool()
+            .options()
+            .get_max_connections(),
+        DbBackend::MySql => db
+            .get_mysql_connection_pool()
+            .options()
+            .get_max_connections(),
+        _ => db
+            .get_sqlite_connection_pool()
+            .options()
+            .get_max_connections(),
+    }
+}
+
+/// A first-column integer, as the server computes it.
+async fn integer(db: &DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("run the query")
+        .expect("a row")
+        .try_get_by_index::<i64>(0)
+        .expect("an integer")
+}
+
+async fn a_pool_of_the_default_size_fits_the_server(app: TestApp) {
+    // Arrange: what the server allows, read here from its settings.
+    let expected = match app.backend {
+        Backend::Sqlite => 10,
+        Backend::Postgres => {
+            let allowed = integer(&app.db, "SELECT current_setting('max_connections')::bigint - current_setting('superuser_reserved_connections')::bigint").await;
+            (allowed / 3).clamp(4, 32)
+        }
+        Backend::MariaDb => {
+            let allowed = integer(&app.db, "SELECT CAST(@@max_connections AS SIGNED)").await;
+            (allowed / 3).clamp(4, 32)
+        }
+    };
+    let unset = DatabaseSettings {
+        max_connections: None,
+        ..app.settings.database.clone()
+    };
+    let given = DatabaseSettings {
+        max_connections: Some(7),
+        ..app.settings.database.clone()
+    };
+
+    // Act
+    let by_default = blogql::db::connect(&unset).await.expect("connect");
+    let as_given = blogql::db::connect(&given).await.expect("connect");
+
+    // Assert
+    assert_eq!(i64::from(pool_size(&by_default)), expected);
+    assert_eq!(pool_size(&as_given), 7);
+}
+
+async fn a_pool_of_the_default_size_fits_a_database_limited_to_fewer(app: TestApp) {
+    // Arrange: this test's database takes at most 15 connections.
+    app.db
+        .execute_unprepared("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I CONNECTION LIMIT 15', current_database()); END $$")
+        .await
+        .expect("limit the database's connections");
+    let unset = DatabaseSettings {
+        max_connections: None,
+        ..app.settings.database.clone()
+    };
+
+    // Act
+    let db = blogql::db::connect(&unset).await.expect("connect");
+
+    // Assert: a third of them, and the pool answers.
+    assert_eq!(pool_size(&db), 5);
+    assert_eq!(integer(&db, "SELECT 1::bigint").await, 1);
+}
 
 async fn concurrent_writers_all_succeed(app: TestApp) {
     // Arrange
@@ -81,7 +162,7 @@ async fn sqlite_enforces_foreign_keys_with_wal_and_a_busy_timeout() {
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = DatabaseSettings {
         url: format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display()),
-        max_connections: 1,
+        max_connections: Some(1),
         ..blogql::config::Settings::defaults().database
     };
     let db = blogql::db::connect(&settings).await.expect("connect");
@@ -124,7 +205,7 @@ async fn rows_written_before_folding_are_folded_by_the_migration() {
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = DatabaseSettings {
         url: format!("sqlite://{}?mode=rwc", dir.path().join("f.db").display()),
-        max_connections: 1,
+        max_connections: Some(1),
         ..blogql::config::Settings::defaults().database
     };
     let db = blogql::db::connect(&settings).await.expect("connect");

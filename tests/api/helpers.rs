@@ -164,7 +164,7 @@ pub async fn spawn_app_with(
     settings.bind = "127.0.0.1:0".into();
     settings.workers = 1;
     settings.database.url = database.url.clone();
-    settings.database.max_connections = 5;
+    settings.database.max_connections = Some(5);
     configure(&mut settings);
 
     let mut db = blogql::db::connect(&settings.database)

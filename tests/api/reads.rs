@@ -43,20 +43,14 @@ async fn reads_on_threads(
     threads: usize,
 ) -> (DatabaseConnection, Reads, Arc<AtomicUsize>) {
     let mut settings = app.settings.database.clone();
-    settings.max_connections = max_connections;
+    settings.max_connections = Some(max_connections);
     let db = blogql::db::connect(&settings).await.expect("connect");
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = statements.clone();
     let hook: StatementHook = Arc::new(move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let reads = Reads::new(
-        db.clone(),
-        max_connections,
-        threads,
-        Duration::from_secs(5),
-        Some(hook),
-    );
+    let reads = Reads::new(db.clone(), threads, Duration::from_secs(5), Some(hook));
     (db, reads, statements)
 }
 
