@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::{Compress, Logger};
+use actix_web::middleware::Compress;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
@@ -98,10 +98,7 @@ impl Application {
                 .wrap(http::cors(&exposure.cors_origins))
                 .wrap(Compress::default())
                 // Path only: a GET's query string carries variables (emails, say).
-                .wrap(
-                    Logger::new(r#"%a "%{method}xi %U" %s %b %Dms"#)
-                        .custom_request_replace("method", |req| req.method().to_string()),
-                )
+                .wrap(http::access_log::AccessLog)
                 .app_data(api.clone())
                 .app_data(db.clone())
                 .app_data(metrics.clone())

@@ -1,7 +1,9 @@
 //! HTTP: the routes `POST`/`GET /graphql`, the playground at `GET /` (`playground`),
-//! `GET /health` (`health`) and `GET /metrics` (`metrics`). The GraphQL-over-HTTP protocol details live in `protocol`; running
-//! the request (with loaders of its own) is `graphql::Api::execute`.
+//! `GET /health` (`health`) and `GET /metrics` (`metrics`), and a log line per request
+//! (`access_log`). The GraphQL-over-HTTP protocol details live in `protocol`; running the
+//! request (with loaders of its own) is `graphql::Api::execute`.
 
+pub mod access_log;
 mod health;
 mod json;
 pub mod metrics;

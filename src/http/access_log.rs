@@ -1,0 +1,251 @@
+//! One log line per request, once its body has been sent:
+//! `127.0.0.1 "POST /graphql" 200 1534 0.912345ms` (peer address, method and path without the
+//! query string, which carries variables; status, bytes sent, milliseconds). The line and its
+//! target (`actix_web::middleware::logger`, so `--log` filters keep working) are those of
+//! actix-web's `Logger` with the format `%a "%{method}xi %U" %s %b %Dms`, which this replaces.
+//!
+//! Why not `Logger`: it copies its format and renders the request's parts into strings for
+//! every request, looks up the connection's info (forwarded headers parsed, into the request's
+//! extensions) for the address, and logs through the `log` crate, whose records `tracing-log`
+//! turns into events. Here the parts are kept as they are (a `Method` and a `Uri` are cheap
+//! to clone), and the line is a `tracing` event.
+
+use std::future::{ready, Future, Ready};
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::{Method, StatusCode, Uri};
+use actix_web::web::Bytes;
+use actix_web::Error;
+
+/// The middleware: `App::wrap(AccessLog)`, outermost, so that the bytes counted are those sent.
+pub struct AccessLog;
+
+impl<S, B> Transform<S, ServiceRequest> for AccessLog
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<Logged<B>>;
+    type Error = Error;
+    type Transform = AccessLogService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(AccessLogService { service }))
+    }
+}
+
+pub struct AccessLogService<S> {
+    service: S,
+}
+
+/// What the line says of the request, taken before the request is handed on.
+struct Request {
+    started: Instant,
+    peer: Option<IpAddr>,
+    method: Method,
+    uri: Uri,
+}
+
+impl<S, B> Service<ServiceRequest> for AccessLogService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<Logged<B>>;
+    type Error = Error;
+    type Future = Responding<S::Future>;
+
+    actix_web::dev::forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let request = Request {
+            started: Instant::now(),
+            peer: req.peer_addr().map(|addr| addr.ip()),
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+        };
+        Responding {
+            inner: self.service.call(req),
+            request: Some(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The inner service's response on its way, its body wrapped in `Logged`.
+    pub struct Responding<F> {
+        #[pin]
+        inner: F,
+        request: Option<Request>,
+    }
+}
+
+impl<F, B> Future for Responding<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+{
+    type Output = Result<ServiceResponse<Logged<B>>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.inner.poll(cx))?;
+        if let Some(error) = response.response().error() {
+            tracing::debug!(target: "actix_web::middleware::logger", "Error in response: {error:?}");
+        }
+        let status = response.status();
+        let request = this.request.take();
+        Poll::Ready(Ok(response.map_body(move |_, body| Logged {
+            body,
+            line: request.map(|request| Line {
+                request,
+                status,
+                sent: 0,
+            }),
+        })))
+    }
+}
+
+/// The line of a request whose response is being sent.
+struct Line {
+    request: Request,
+    status: StatusCode,
+    /// Body bytes sent so far.
+    sent: usize,
+}
+
+impl Drop for Line {
+    /// Logs the line when the body is dropped: sent in full, or the client gone.
+    fn drop(&mut self) {
+        let Request {
+            started,
+            peer,
+            method,
+            uri,
+        } = &self.request;
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        let status = self.status.as_u16();
+        let sent = self.sent;
+        let path = uri.path();
+        match peer {
+            Some(peer) => tracing::info!(
+                target: "actix_web::middleware::logger",
+                "{peer} \"{method} {path}\" {status} {sent} {millis:.6}ms"
+            ),
+            None => tracing::info!(
+                target: "actix_web::middleware::logger",
+                "- \"{method} {path}\" {status} {sent} {millis:.6}ms"
+            ),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that counts the bytes sent, and logs the line when dropped.
+    pub struct Logged<B> {
+        #[pin]
+        body: B,
+        line: Option<Line>,
+    }
+}
+
+impl<B: MessageBody> MessageBody for Logged<B> {
+    type Error = B::Error;
+
+    fn size(&self) -> BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.project();
+        let chunk = std::task::ready!(this.body.poll_next(cx));
+        if let (Some(Ok(bytes)), Some(line)) = (&chunk, this.line.as_mut()) {
+            line.sent += bytes.len();
+        }
+        Poll::Ready(chunk)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::{test, web, App, HttpResponse};
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("lines").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Lines {
+        type Writer = Lines;
+        fn make_writer(&'a self) -> Lines {
+            self.clone()
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_request_is_one_line_once_its_body_is_sent() {
+        // Arrange
+        let lines = Lines::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(lines.clone())
+            .with_ansi(false)
+            .without_time()
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(App::new().wrap(AccessLog).route(
+            "/graphql",
+            web::post().to(|| async { HttpResponse::Ok().body("{\"data\":{}}") }),
+        ))
+        .await;
+        let request = test::TestRequest::post()
+            .uri("/graphql?variables=secret")
+            .peer_addr("10.1.2.3:4567".parse().expect("an address"))
+            .to_request();
+
+        // Act
+        let response = test::call_service(&app, request).await;
+        let logged_before_the_body = lines.0.lock().expect("lines").len();
+        let body = test::read_body(response).await;
+
+        // Assert: address without port, path without query, status, bytes, milliseconds.
+        assert_eq!(logged_before_the_body, 0);
+        assert_eq!(body.len(), 11);
+        let text = String::from_utf8(lines.0.lock().expect("lines").clone()).expect("UTF-8");
+        let line = text.trim_end();
+        let prefix = "INFO actix_web::middleware::logger: 10.1.2.3 \"POST /graphql\" 200 11 ";
+        let millis = line
+            .trim_start()
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix("ms"))
+            .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+        let (whole, fraction) = millis.split_once('.').expect("a fraction");
+        assert!(
+            whole.parse::<u64>().is_ok() && fraction.len() == 6,
+            "{millis}"
+        );
+        assert_eq!(text.lines().count(), 1);
+    }
+}
