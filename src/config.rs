@@ -251,7 +251,7 @@ pub struct DatabaseSettings {
     pub url: String,
 
     /// Most connections in the pool. Unset: on PostgreSQL and MariaDB/MySQL, a third of the
-    /// connections the database server allows this user on this database, from 4 to 32; on
+    /// connections the database server allows this user on this database, from 4 to 16; on
     /// SQLite, 10 (see `db::pool_size`).
     #[arg(
         long,

@@ -5,11 +5,13 @@
 //! request waits for a connection whenever more statements are in flight than the pool
 //! holds, and waiting costs more than the connection. With 32 requests at a time on two cores,
 //! a pool of 10 (7 for reads) made `single` spend a third more server CPU per request than a
-//! pool of 32, and serve a quarter fewer requests per second, and PostgreSQL spent more too
-//! (each side slept and was woken for nearly every statement); `flat` and `nested` served as
-//! many requests with either (README, Benchmark). Why a third: instances of blogql share the
-//! server's connections with each other and with everyone else (PostgreSQL allows 100 by
-//! default, MariaDB 151), so three instances at full load still leave the server room.
+//! larger one, and serve a quarter fewer requests per second, and PostgreSQL spent more too
+//! (each side slept and was woken for nearly every statement). Why no more than 16: with 32
+//! on a machine whose two cores PostgreSQL shared, p99 latency jumped from 10-15 ms to 50-330
+//! ms in a third of the runs (that many backends at once, each waiting its turn on the cores),
+//! and it saved little more CPU than 16 (README, Benchmark). Why a third: instances of blogql
+//! share the server's connections with each other and with everyone else (PostgreSQL allows
+//! 100 by default, MariaDB 151), so three instances at full load still leave the server room.
 //!
 //! On SQLite the pool stays at 10: SQLx runs a thread per SQLite connection, and one writer
 //! at a time is all the file allows.
@@ -17,7 +19,7 @@
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 
 /// The most connections a pool opens by default.
-pub const AT_MOST: u32 = 32;
+pub const AT_MOST: u32 = 16;
 
 /// The fewest: the event listener keeps one for good, and writes need one besides reads.
 pub const AT_LEAST: u32 = 4;
@@ -66,12 +68,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_third_of_what_the_server_allows_from_4_to_32() {
+    fn a_third_of_what_the_server_allows_from_4_to_16() {
         // PostgreSQL's default (100, 3 kept for superusers), MariaDB's (151), a small
         // managed database, a database limited to a handful.
-        assert_eq!(fitting(97), 32);
-        assert_eq!(fitting(151), 32);
-        assert_eq!(fitting(50), 16);
+        assert_eq!(fitting(97), 16);
+        assert_eq!(fitting(151), 16);
+        assert_eq!(fitting(42), 14);
         assert_eq!(fitting(15), 5);
         assert_eq!(fitting(5), 4);
         assert_eq!(fitting(0), 4);

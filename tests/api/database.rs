@@ -48,11 +48,11 @@ async fn a_pool_of_the_default_size_fits_the_server(app: TestApp) {
         Backend::Sqlite => 10,
         Backend::Postgres => {
             let allowed = integer(&app.db, "SELECT current_setting('max_connections')::bigint - current_setting('superuser_reserved_connections')::bigint").await;
-            (allowed / 3).clamp(4, 32)
+            (allowed / 3).clamp(4, 16)
         }
         Backend::MariaDb => {
             let allowed = integer(&app.db, "SELECT CAST(@@max_connections AS SIGNED)").await;
-            (allowed / 3).clamp(4, 32)
+            (allowed / 3).clamp(4, 16)
         }
     };
     let unset = DatabaseSettings {
