@@ -47,6 +47,10 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
         return connect_with_pool_of(settings, size).await;
     }
     if settings.url.starts_with("sqlite:") {
+        tracing::info!(
+            size = pool_size::SQLITE,
+            "database pool size (--max-connections unset)"
+        );
         return connect_with_pool_of(settings, pool_size::SQLITE).await;
     }
     // Connected at the largest default size first: a pool opens its connections as they are
