@@ -172,15 +172,24 @@ fn escape_from(line: &[u8], first: usize) -> Vec<u8> {
     escaped
 }
 
+/// Log lines captured in memory, for tests of what a subscriber writes.
 #[cfg(test)]
-mod tests {
+pub(crate) mod captured {
+    use std::io::{self, Write};
     use std::sync::{Arc, Mutex};
 
-    use super::*;
+    use tracing_subscriber::fmt::MakeWriter;
 
     /// What the subscriber wrote, shared with the test.
     #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Buffer {
+        /// Everything written so far.
+        pub(crate) fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
 
     impl Write for Buffer {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -200,18 +209,24 @@ mod tests {
             self.clone()
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::captured::Buffer;
+    use super::*;
 
     impl Buffer {
         /// The lines written, each without its timestamp.
         fn lines_after_timestamps(&self) -> Vec<String> {
-            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+            let text = self.text();
             text.lines()
                 .map(|line| line.split_once(' ').unwrap().1.to_string())
                 .collect()
         }
 
         fn timestamps(&self) -> Vec<String> {
-            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+            let text = self.text();
             text.lines()
                 .map(|line| line.split_once(' ').unwrap().0.to_string())
                 .collect()
@@ -292,6 +307,6 @@ mod tests {
 
         writer.write_all(line.as_bytes()).unwrap();
 
-        assert_eq!(out.0.lock().unwrap().as_slice(), line.as_bytes());
+        assert_eq!(out.text(), line);
     }
 }

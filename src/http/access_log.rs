@@ -177,38 +177,15 @@ impl<B: MessageBody> MessageBody for Logged<B> {
 
 #[cfg(test)]
 mod tests {
-    use std::io;
-    use std::sync::{Arc, Mutex};
-
     use actix_web::{test, web, App, HttpResponse};
-    use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().expect("lines").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Lines {
-        type Writer = Lines;
-        fn make_writer(&'a self) -> Lines {
-            self.clone()
-        }
-    }
+    use crate::telemetry::captured::Buffer;
 
     #[actix_web::test]
     async fn a_request_is_one_line_once_its_body_is_sent() {
         // Arrange
-        let lines = Lines::default();
+        let lines = Buffer::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(lines.clone())
             .with_ansi(false)
@@ -227,13 +204,13 @@ mod tests {
 
         // Act
         let response = test::call_service(&app, request).await;
-        let logged_before_the_body = lines.0.lock().expect("lines").len();
+        let logged_before_the_body = lines.text().len();
         let body = test::read_body(response).await;
 
         // Assert: address without port, path without query, status, bytes, milliseconds.
         assert_eq!(logged_before_the_body, 0);
         assert_eq!(body.len(), 11);
-        let text = String::from_utf8(lines.0.lock().expect("lines").clone()).expect("UTF-8");
+        let text = lines.text();
         let line = text.trim_end();
         let prefix = "INFO actix_web::middleware::logger: 10.1.2.3 \"POST /graphql\" 200 11 ";
         let millis = line
