@@ -20,9 +20,10 @@ use crate::graphql::connection::{
 };
 use crate::graphql::context::{loaders, viewer};
 use crate::graphql::filter::{PostFilterInput, UserFilterInput};
+use crate::graphql::json;
 use crate::graphql::limits::counted;
 use crate::graphql::order::{PostOrder, UserOrder};
-use crate::graphql::resolve::{PlainFields, Resolved, ResolvedBoxed};
+use crate::graphql::resolve::{write_answer, PlainFields, Resolved, ResolvedBoxed};
 
 /// Text fields cost by what they can return (other fields cost 1): a name holds up to 1000
 /// characters, a post's content has no bound but the request size.
@@ -91,6 +92,23 @@ impl PlainFields for User {
             "email" => Ok(Value::Null),
             "createdAt" => Ok(self.0.created_at.to_value()),
             _ => return None,
+        })
+    }
+
+    fn write_plain_field(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        name: &str,
+        out: &mut Vec<u8>,
+    ) -> Option<async_graphql::Result<()>> {
+        Some(match name {
+            "id" => {
+                write_id(out, self.0.id);
+                Ok(())
+            }
+            "name" => write_text(ctx, &self.0.name, out),
+            "email" if self.email_shown(ctx) => write_text(ctx, &self.0.email, out),
+            _ => write_answer(self.plain_field(ctx, name)?, out),
         })
     }
 }
@@ -357,11 +375,45 @@ impl PlainFields for Post {
             _ => return None,
         })
     }
+
+    fn write_plain_field(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        name: &str,
+        out: &mut Vec<u8>,
+    ) -> Option<async_graphql::Result<()>> {
+        Some(match name {
+            "id" => {
+                write_id(out, self.row.id);
+                Ok(())
+            }
+            "title" => write_text(ctx, &self.row.title, out),
+            "content" => write_text(ctx, &self.row.content, out),
+            _ => write_answer(self.plain_field(ctx, name)?, out),
+        })
+    }
 }
 
 /// An `ID` field's value, as `ID`'s resolver gives it.
 fn id_value(id: i32) -> Value {
     Value::String(id.to_string())
+}
+
+/// Writes an `ID` field as `id_value` gives it: the number, as a JSON string.
+fn write_id(out: &mut Vec<u8>, id: i32) {
+    out.push(b'"');
+    out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+    out.push(b'"');
+}
+
+/// Writes a text field as `text_value` gives it, counted against the response budget.
+fn write_text<C>(
+    ctx: &ContextBase<'_, C>,
+    text: &str,
+    out: &mut Vec<u8>,
+) -> async_graphql::Result<()> {
+    let text = counted(ctx, text).extend()?;
+    json::write_str(out, text).map_err(|err| async_graphql::Error::new(err.to_string()))
 }
 
 /// A text field's value, counted against the response budget as `counted` does.

@@ -174,6 +174,40 @@ async fn amplifying_queries_stop_at_the_response_limit(app: TestApp) {
     );
 }
 
+/// Text written straight into a list's JSON (`{ nodes { title } }`, see `resolve::JsonLists`)
+/// counts against the response limit as a field resolved on its own does.
+#[tokio::test]
+async fn text_in_lists_counts_against_the_response_limit() {
+    // Arrange: 40 posts of 250-character titles, about 10 KB of text; a limit of 5,000 bytes.
+    let Some(app) = spawn_app_with(Backend::Sqlite, |settings| {
+        settings.limits.max_response_bytes = 5_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let titles: Vec<String> = (0..40)
+        .map(|n| format!("{n:03}{}", "t".repeat(247)))
+        .collect();
+    app.create_user_with_posts("Ann", "ann@example.com", &titles)
+        .await;
+
+    // Act
+    let all = app
+        .graphql("{ posts(first: 40) { nodes { id title } } }", json!({}))
+        .await;
+    let ten = app
+        .graphql("{ posts(first: 10) { nodes { id title } } }", json!({}))
+        .await;
+
+    // Assert: 40 titles stop at the limit, 10 fit.
+    assert_eq!(error_code(&all), "RESPONSE_TOO_LARGE", "{all}");
+    assert!(ten.get("errors").is_none(), "{ten}");
+    let nodes = ten["data"]["posts"]["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 10);
+    assert_eq!(nodes[9]["title"], titles[9].as_str());
+}
+
 #[tokio::test]
 async fn a_response_carries_a_bounded_number_of_errors() {
     // Arrange
