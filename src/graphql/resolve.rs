@@ -319,6 +319,17 @@ fn write_plain_list<T>(ctx: &ContextSelectionSet<'_>, items: &[T], plan: &Plan<'
 where
     T: ContainerType + PlainFields,
 {
+    // Each field's `"key":`, written once for the list rather than once per item.
+    let mut keys = Vec::new();
+    let mut key_ends = Vec::with_capacity(plan.fields.len());
+    for field in &plan.fields {
+        if let Err(error) = json::write_str(&mut keys, &field.node.response_key().node) {
+            ctx.add_error(ServerError::new(error.to_string(), Some(field.pos)));
+            return Value::Null;
+        }
+        keys.push(b':');
+        key_ends.push(keys.len());
+    }
     let mut out = Vec::with_capacity(2 + items.len() * 16 * plan.fields.len());
     out.push(b'[');
     for (index, item) in items.iter().enumerate() {
@@ -329,19 +340,15 @@ where
         let start = out.len();
         out.push(b'{');
         let mut written = 0;
-        for field in &plan.fields {
+        let mut key_start = 0;
+        for (field, &key_end) in plan.fields.iter().zip(&key_ends) {
             let member = out.len();
             if written > 0 {
                 out.push(b',');
             }
-            let answer = match json::write_str(&mut out, &field.node.response_key().node) {
-                Ok(()) => {
-                    out.push(b':');
-                    write_plain_answer(&ctx_index, item, field, &mut out)
-                }
-                Err(error) => Some(Err(ServerError::new(error.to_string(), None))),
-            };
-            match answer {
+            out.extend_from_slice(&keys[key_start..key_end]);
+            key_start = key_end;
+            match write_plain_answer(&ctx_index, item, field, &mut out) {
                 Some(Ok(())) => written += 1,
                 Some(Err(error)) => {
                     out.truncate(member);
