@@ -93,11 +93,12 @@ impl<T: PlainFields> PlainFields for &T {
 /// resolved by async-graphql's own `resolve_container`, which calls them.
 pub struct FieldExtensions;
 
-/// Request data saying that the response is written by `graphql::json` (HTTP): a list whose
-/// objects select only plain fields (`{ nodes { id title } }`) is then written as JSON text
-/// while it is resolved, into one `Value::Binary`, instead of an object of values per item.
-/// Building, ordering, writing and dropping those objects cost three times what reading the
-/// rows did.
+/// Request data saying that the response is written by `graphql::json` (HTTP): the objects
+/// resolved here are then written as JSON text while they are resolved (`Value::Binary`),
+/// instead of a map of values each: a list whose objects select only plain fields
+/// (`{ nodes { id title } }`) in one go (`write_plain_list`), any other object once its fields
+/// are resolved (`write_object`). Building, ordering, writing and dropping those maps cost
+/// three times what reading the rows did.
 pub struct JsonLists;
 
 /// The object `T`, resolved by `resolve_object`. Its GraphQL type is `T`'s.
@@ -268,6 +269,8 @@ struct Plan<'a> {
     fields: Vec<&'a Positioned<Field>>,
     hashes: Vec<u64>,
     hasher: RandomState,
+    /// Whether each field has a response key of its own: no two values to merge.
+    keys_unique: bool,
 }
 
 impl<'a> Plan<'a> {
@@ -278,13 +281,7 @@ impl<'a> Plan<'a> {
             let name = field.node.name.node.as_str();
             name == "__typename" || T::PLAIN.contains(&name)
         };
-        let keys_unique = self.fields.iter().enumerate().all(|(index, field)| {
-            let key = &field.node.response_key().node;
-            self.fields[..index]
-                .iter()
-                .all(|earlier| earlier.node.response_key().node != *key)
-        });
-        self.fields.iter().all(plain) && keys_unique
+        self.fields.iter().all(plain) && self.keys_unique
     }
 
     /// The plan for `root` under `ctx`'s selection; `None` when async-graphql's own
@@ -304,10 +301,17 @@ impl<'a> Plan<'a> {
             .iter()
             .map(|field| hasher.hash_one(&field.node.response_key().node))
             .collect();
+        let keys_unique = fields.iter().enumerate().all(|(index, field)| {
+            let key = &field.node.response_key().node;
+            fields[..index]
+                .iter()
+                .all(|earlier| earlier.node.response_key().node != *key)
+        });
         Ok(Some(Plan {
             fields,
             hashes,
             hasher,
+            keys_unique,
         }))
     }
 }
@@ -413,6 +417,9 @@ where
             *slot = resolved.next();
         }
     }
+    if plan.keys_unique && ctx.data_opt::<JsonLists>().is_some() {
+        return Ok(write_object(ctx, answers));
+    }
     let mut object = IndexMap::with_capacity_and_hasher(plan.fields.len(), plan.hasher.clone());
     for (answer, hash) in answers.into_iter().zip(&plan.hashes) {
         match answer {
@@ -426,6 +433,46 @@ where
     } else {
         Value::Object(object)
     })
+}
+
+/// The JSON text of an object whose fields `answers` holds in the selection's order, each key
+/// once: what `resolve_planned` makes of them, written as `graphql::json` writes it, with no
+/// map to build, put in order (`key_order`) and walk again to write it (see `JsonLists`).
+fn write_object(
+    ctx: &ContextSelectionSet<'_>,
+    answers: Vec<Option<ServerResult<(Name, Value)>>>,
+) -> Value {
+    let mut out = Vec::with_capacity(2 + 24 * answers.len());
+    out.push(b'{');
+    let mut written = 0;
+    for answer in answers {
+        match answer {
+            Some(Ok((name, value))) => {
+                let member = out.len();
+                if written > 0 {
+                    out.push(b',');
+                }
+                let member_written = json::write_str(&mut out, &name).and_then(|()| {
+                    out.push(b':');
+                    json::write_value(&mut out, &value)
+                });
+                match member_written {
+                    Ok(()) => written += 1,
+                    Err(error) => {
+                        out.truncate(member);
+                        ctx.add_error(ServerError::new(error.to_string(), None));
+                    }
+                }
+            }
+            Some(Err(error)) => ctx.add_error(error),
+            None => {}
+        }
+    }
+    if written == 0 {
+        return Value::Null;
+    }
+    out.push(b'}');
+    Value::Binary(out.into())
 }
 
 /// The response key and value of `field` of `root` when it is `__typename` or a plain field;

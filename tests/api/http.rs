@@ -662,9 +662,9 @@ async fn texts_with_and_without_field_tracing(queries: &[&str]) -> Option<[Vec<S
     answers.try_into().ok()
 }
 
-/// Lists written as JSON text while they resolve (`resolve::JsonLists`) read, byte for byte, as
-/// async-graphql's own resolution writes them, also where a list's key is selected twice and
-/// the selections merge.
+/// Lists and objects written as JSON text while they resolve (`resolve::JsonLists`) read, byte
+/// for byte, as async-graphql's own resolution writes them, also where a list's key is selected
+/// twice and the selections merge.
 #[tokio::test]
 async fn lists_written_as_text_read_as_async_graphql_resolves_them() {
     let queries = [
@@ -676,6 +676,10 @@ async fn lists_written_as_text_read_as_async_graphql_resolves_them() {
         "{ users { nodes { posts { nodes { id title } } posts { nodes { id } edges { cursor } } } } }",
         "{ a: posts(first: 1) { nodes { id } } b: posts(last: 1) { nodes { title id } } }",
         "{ posts { nodes { id title id ...on Post { title } } } }",
+        "{ posts(first: 3) { nodes { id author { name id } title } } }",
+        "{ users { nodes { name posts { totalCount nodes { title author { name } } } } } }",
+        "{ user(id: \"1\") { id name email posts(first: 2) { nodes { id title } } } }",
+        "{ user(id: \"1\") { posts { nodes { author { email } } } } }",
     ];
 
     // Act
