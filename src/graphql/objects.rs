@@ -413,7 +413,7 @@ fn write_text<C>(
     out: &mut Vec<u8>,
 ) -> async_graphql::Result<()> {
     let text = counted(ctx, text).extend()?;
-    json::write_str(out, text).map_err(|err| async_graphql::Error::new(err.to_string()))
+    Ok(json::write_str(out, text)?)
 }
 
 /// A text field's value, counted against the response budget as `counted` does.

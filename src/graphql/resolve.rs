@@ -65,7 +65,7 @@ pub fn write_answer(
     answer: async_graphql::Result<Value>,
     out: &mut Vec<u8>,
 ) -> async_graphql::Result<()> {
-    json::write_value(out, &answer?).map_err(|err| async_graphql::Error::new(err.to_string()))
+    Ok(json::write_value(out, &answer?)?)
 }
 
 impl<T: PlainFields> PlainFields for &T {
@@ -490,11 +490,7 @@ where
         Ok(Value::String(root.introspection_type_name().into_owned()))
     } else {
         root.plain_field(ctx, name)?
-            // As a resolver's error: at the field's position, with its path.
-            .map_err(|err| {
-                ctx.with_field(field)
-                    .set_error_path(err.into_server_error(field.pos))
-            })
+            .map_err(|err| field_error(ctx, field, err))
     };
     Some(value.map(|value| (field.node.response_key().node.clone(), value)))
 }
@@ -512,16 +508,21 @@ where
 {
     let name = &field.node.name.node;
     let written = if name == "__typename" {
-        json::write_str(out, &root.introspection_type_name())
-            .map_err(|err| async_graphql::Error::new(err.to_string()))
+        json::write_str(out, &root.introspection_type_name()).map_err(Into::into)
     } else {
         root.write_plain_field(ctx, name, out)?
     };
-    // As a resolver's error: at the field's position, with its path.
-    Some(written.map_err(|err| {
-        ctx.with_field(field)
-            .set_error_path(err.into_server_error(field.pos))
-    }))
+    Some(written.map_err(|err| field_error(ctx, field, err)))
+}
+
+/// A plain field's error as a resolver's: at the field's position, with its path.
+fn field_error(
+    ctx: &ContextSelectionSet<'_>,
+    field: &Positioned<Field>,
+    err: async_graphql::Error,
+) -> ServerError {
+    ctx.with_field(field)
+        .set_error_path(err.into_server_error(field.pos))
 }
 
 /// The response key and value of `field` of `root`.
