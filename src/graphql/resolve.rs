@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::Poll;
 
 use async_graphql::indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
@@ -192,7 +193,7 @@ impl<T: ContainerType + PlainFields> ResolvedList<'_, T> {
             None => None,
         };
         if let Some((type_name, plan)) = &plan {
-            if ctx.data_opt::<JsonLists>().is_some()
+            if plan.json_lists
                 && plan.only_plain::<T>()
                 && self
                     .0
@@ -262,15 +263,26 @@ where
 }
 
 /// What resolving an object of one type under one selection takes, worked out once for all
-/// the objects of a list: its fields, fragments spread, and the hash of each response key
-/// under a hasher all their maps share. Hashing the keys again for every object, each map with
-/// a hasher of its own, cost more than resolving most fields.
+/// the objects of a list: its fields, fragments spread, whether its objects are written as
+/// JSON text, and when they are not, the hash of each response key under a hasher all their
+/// maps share. Hashing the keys again for every object, each map with a hasher of its own,
+/// cost more than resolving most fields.
 struct Plan<'a> {
     fields: Vec<&'a Positioned<Field>>,
-    hashes: Vec<u64>,
-    hasher: RandomState,
+    /// Made when the first map is: objects written as JSON text need none.
+    hashes: OnceLock<KeyHashes>,
     /// Whether each field has a response key of its own: no two values to merge.
     keys_unique: bool,
+    /// Whether the response is written by `graphql::json` (`JsonLists`), so that with
+    /// `keys_unique`, an object can be written as JSON text (`write_object`). Looked up once
+    /// for all the objects of a list.
+    json_lists: bool,
+}
+
+/// The hash of each of a plan's response keys, under `hasher`.
+struct KeyHashes {
+    hashes: Vec<u64>,
+    hasher: RandomState,
 }
 
 impl<'a> Plan<'a> {
@@ -282,6 +294,23 @@ impl<'a> Plan<'a> {
             name == "__typename" || T::PLAIN.contains(&name)
         };
         self.fields.iter().all(plain) && self.keys_unique
+    }
+
+    /// Whether the objects are written as JSON text (`write_object`) rather than as maps.
+    fn writes_text(&self) -> bool {
+        self.keys_unique && self.json_lists
+    }
+
+    fn key_hashes(&self) -> &KeyHashes {
+        self.hashes.get_or_init(|| {
+            let hasher = RandomState::new();
+            let hashes = self
+                .fields
+                .iter()
+                .map(|field| hasher.hash_one(&field.node.response_key().node))
+                .collect();
+            KeyHashes { hashes, hasher }
+        })
     }
 
     /// The plan for `root` under `ctx`'s selection; `None` when async-graphql's own
@@ -296,11 +325,6 @@ impl<'a> Plan<'a> {
         {
             return Ok(None);
         }
-        let hasher = RandomState::new();
-        let hashes = fields
-            .iter()
-            .map(|field| hasher.hash_one(&field.node.response_key().node))
-            .collect();
         let keys_unique = fields.iter().enumerate().all(|(index, field)| {
             let key = &field.node.response_key().node;
             fields[..index]
@@ -309,9 +333,9 @@ impl<'a> Plan<'a> {
         });
         Ok(Some(Plan {
             fields,
-            hashes,
-            hasher,
+            hashes: OnceLock::new(),
             keys_unique,
+            json_lists: ctx.data_opt::<JsonLists>().is_some(),
         }))
     }
 }
@@ -417,11 +441,12 @@ where
             *slot = resolved.next();
         }
     }
-    if plan.keys_unique && ctx.data_opt::<JsonLists>().is_some() {
+    if plan.writes_text() {
         return Ok(write_object(ctx, answers));
     }
-    let mut object = IndexMap::with_capacity_and_hasher(plan.fields.len(), plan.hasher.clone());
-    for (answer, hash) in answers.into_iter().zip(&plan.hashes) {
+    let KeyHashes { hashes, hasher } = plan.key_hashes();
+    let mut object = IndexMap::with_capacity_and_hasher(plan.fields.len(), hasher.clone());
+    for (answer, hash) in answers.into_iter().zip(hashes) {
         match answer {
             Some(Ok((name, value))) => insert_hashed(&mut object, *hash, name, value),
             Some(Err(error)) => ctx.add_error(error),
