@@ -5,11 +5,13 @@
 //! through the relation's loaders for a relation.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_graphql::parser::types::{Field, FragmentDefinition, Selection, SelectionSet};
 use async_graphql::{
-    ContainerType, Context, ContextSelectionSet, Enum, Object, ResultExt, SimpleObject, TypeName,
-    Value,
+    ContainerType, Context, ContextSelectionSet, Enum, Name, Object, Positioned, ResultExt,
+    SimpleObject, TypeName, Value,
 };
 
 use crate::db::by_id::HasId;
@@ -78,12 +80,12 @@ pub struct ListArgs {
     pub filter: Option<ListFilter>,
 }
 
-/// What a connection's page needs to read: the list arguments, and only the columns its nodes'
-/// selection reads.
+/// What a connection's page needs to read: the list arguments, only the columns its nodes'
+/// selection reads, and what it selects besides the page (`PageExtras`).
 fn page_args<L: List, N: Node>(
     ctx: &Context<'_>,
     list: &ListArgs,
-) -> crate::error::AppResult<PageArgs> {
+) -> crate::error::AppResult<(PageArgs, PageExtras)> {
     let mut args = PageArgs::parse::<L>(PageRequest {
         first: list.first,
         after: list.after.as_deref(),
@@ -92,15 +94,101 @@ fn page_args<L: List, N: Node>(
         order_by: &list.order_by,
         filter: list.filter.as_ref(),
     })?;
-    let selection = ctx.look_ahead();
-    let nodes = selection.field("nodes");
-    let edge_nodes = selection.field("edges").field("node");
-    args.omit = N::omit(&|field| nodes.field(field).exists() || edge_nodes.field(field).exists());
-    let page_info = selection.field("pageInfo");
-    args.cursors = selection.field("edges").field("cursor").exists()
-        || page_info.field("startCursor").exists()
-        || page_info.field("endCursor").exists();
-    Ok(args)
+    let selected = Selected::of(ctx);
+    args.omit = N::omit(&|field| selected.node_fields.contains(&field));
+    args.cursors = selected.cursors;
+    // `totalCount`, and the `pageInfo` flag the page's own statement cannot tell
+    // (`hasPreviousPage` forwards, `hasNextPage` backwards), which needs a cursor to be
+    // anything but false.
+    let beyond = if args.backward {
+        selected.has_next_page
+    } else {
+        selected.has_previous_page
+    };
+    let extras = PageExtras {
+        count: selected.total_count,
+        beyond: args.cursor.is_some() && beyond,
+    };
+    Ok((args, extras))
+}
+
+/// What the connection being resolved selects, found in one walk of its selection: fragments
+/// spread, type conditions and directives not looked at, as async-graphql's look-ahead does
+/// (which took an allocation for every name looked up, a dozen for each connection).
+#[derive(Default)]
+struct Selected<'a> {
+    /// The fields of `nodes { ... }` and `edges { node { ... } }`.
+    node_fields: Vec<&'a str>,
+    /// `edges { cursor }`, `pageInfo { startCursor }` or `pageInfo { endCursor }`.
+    cursors: bool,
+    total_count: bool,
+    has_previous_page: bool,
+    has_next_page: bool,
+}
+
+impl<'a> Selected<'a> {
+    fn of(ctx: &Context<'a>) -> Self {
+        let fragments = &ctx.query_env.fragments;
+        let mut selected = Selected::default();
+        each_field(
+            fragments,
+            &ctx.item.node,
+            &mut |field| match field.name.node.as_str() {
+                "nodes" => selected.add_node_fields(fragments, field),
+                "edges" => each_field(
+                    fragments,
+                    field,
+                    &mut |edge| match edge.name.node.as_str() {
+                        "node" => selected.add_node_fields(fragments, edge),
+                        "cursor" => selected.cursors = true,
+                        _ => {}
+                    },
+                ),
+                "pageInfo" => each_field(
+                    fragments,
+                    field,
+                    &mut |info| match info.name.node.as_str() {
+                        "startCursor" | "endCursor" => selected.cursors = true,
+                        "hasPreviousPage" => selected.has_previous_page = true,
+                        "hasNextPage" => selected.has_next_page = true,
+                        _ => {}
+                    },
+                ),
+                "totalCount" => selected.total_count = true,
+                _ => {}
+            },
+        );
+        selected
+    }
+
+    fn add_node_fields(&mut self, fragments: &'a Fragments, node: &'a Field) {
+        each_field(fragments, node, &mut |field| {
+            self.node_fields.push(field.name.node.as_str())
+        });
+    }
+}
+
+type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
+
+/// Calls `visit` with each field `parent` selects, fragments spread.
+fn each_field<'a>(fragments: &'a Fragments, parent: &'a Field, visit: &mut dyn FnMut(&'a Field)) {
+    spread(fragments, &parent.selection_set.node, visit);
+}
+
+fn spread<'a>(fragments: &'a Fragments, set: &'a SelectionSet, visit: &mut dyn FnMut(&'a Field)) {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => visit(&field.node),
+            Selection::InlineFragment(fragment) => {
+                spread(fragments, &fragment.node.selection_set.node, visit)
+            }
+            Selection::FragmentSpread(fragment) => {
+                if let Some(fragment) = fragments.get(&fragment.node.fragment_name.node) {
+                    spread(fragments, &fragment.node.selection_set.node, visit)
+                }
+            }
+        }
+    }
 }
 
 /// What a list field costs for `--max-complexity` on top of its nodes, like any field. Its
@@ -130,9 +218,8 @@ where
     Row<L>: FromColumns + Clone + Send + Sync + 'static,
     N: Node<Row = Row<L>>,
 {
-    let args = page_args::<L, N>(ctx, &list).extend()?;
+    let (args, extras) = page_args::<L, N>(ctx, &list).extend()?;
     let db = reads(ctx).extend()?;
-    let extras = wanted_extras(ctx, &args);
     let (page, total_count, beyond) = futures_util::join!(
         load_page::<L>(db, &args),
         async {
@@ -177,8 +264,7 @@ where
     // Boxed: every field of an object is resolved in a future as large as the object's largest
     // resolver (see `resolve`), and this one would make each of a user's fields several KiB.
     Box::pin(async move {
-        let args = page_args::<L, N>(ctx, &list).extend()?;
-        let extras = wanted_extras(ctx, &args);
+        let (args, extras) = page_args::<L, N>(ctx, &list).extend()?;
         let (page, total_count) = relation.page(parent, args, extras).await.extend()?;
         prime::<L::Entity>(ctx, &page.rows).await;
         let page = without_vanished_owners::<N>(ctx, page, Some(parent))
@@ -232,23 +318,6 @@ async fn without_vanished_owners<N: Node>(
         .filter(|(row, _)| present(row))
         .unzip();
     Ok(page)
-}
-
-/// What the connection being resolved selects besides its page (also through fragments):
-/// `totalCount`, and the `pageInfo` flag the page's own statement cannot tell
-/// (`hasPreviousPage` forwards, `hasNextPage` backwards), which needs a cursor to be anything
-/// but false.
-fn wanted_extras(ctx: &Context<'_>, args: &PageArgs) -> PageExtras {
-    let selection = ctx.look_ahead();
-    let flag = if args.backward {
-        "hasNextPage"
-    } else {
-        "hasPreviousPage"
-    };
-    PageExtras {
-        count: selection.field("totalCount").exists(),
-        beyond: args.cursor.is_some() && selection.field("pageInfo").field(flag).exists(),
-    }
 }
 
 /// Puts rows in hand into their by-id cache, for tables worth it (`Primed`).
