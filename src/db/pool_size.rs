@@ -9,7 +9,7 @@
 //! (each side slept and was woken for nearly every statement). Why no more than 16: with 32
 //! on a machine whose two cores PostgreSQL shared, p99 latency jumped from 10-15 ms to 50-330
 //! ms in a third of the runs (that many backends at once, each waiting its turn on the cores),
-//! and it saved little more CPU than 16 (README, Benchmark). Why a third: instances of blogql
+//! and it saved little more CPU than 16 (`bench/ROUNDS.md`). Why a third: instances of blogql
 //! share the server's connections with each other and with everyone else (PostgreSQL allows
 //! 100 by default, MariaDB 151), so three instances at full load still leave the server room.
 //!

@@ -25,8 +25,8 @@
 //! thread (an `epoll_wait` there, then a wake-up sent across) for every answer. A connection
 //! the pool opens for a read is marked with the read's thread (`Home`); a read takes the most
 //! recently used kept connection of its own thread, and only when there is none the most
-//! recently used of any (so reads never hold more connections than before). The README's
-//! Benchmark section has what this saved.
+//! recently used of any (so reads never hold more connections than before). `bench/ROUNDS.md`
+//! has what this saved.
 //!
 //! For the same reason, each worker thread has a share of the connections reads may hold
 //! (`Shares`). A read that waited for a connection another thread let go was woken from that
