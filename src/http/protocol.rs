@@ -15,6 +15,7 @@ use crate::graphql::document::selected_operation;
 use crate::graphql::documents::{Documents, Parsed};
 use crate::http::json;
 use async_graphql::ServerError;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -155,14 +156,12 @@ pub fn check_content_type(req: &HttpRequest) -> Result<(), HttpError> {
 /// Reads the parameters of a POST body.
 pub fn request_from_body(body: &[u8]) -> Result<async_graphql::Request, HttpError> {
     // Most bodies are well-formed: read straight into a request, with no JSON tree in between.
-    // Anything the direct read refuses or cannot tell apart (no query, a null where a map
-    // goes, a key given twice) takes the checked way below, which says what is wrong.
+    // Anything the direct read refuses (a key given twice, one it does not know, a value of
+    // the wrong type, an array) takes the checked way below, which says what is wrong.
     let object = body.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'{');
     if object {
-        if let Ok(request) = serde_json::from_slice::<async_graphql::Request>(body) {
-            if !request.query.is_empty() {
-                return Ok(request);
-            }
+        if let Ok(params) = serde_json::from_slice::<Params>(body) {
+            return Ok(params.into_request());
         }
     }
     let value: Value = serde_json::from_slice(body)
@@ -188,6 +187,30 @@ pub fn request_from_query_string(query_string: &str) -> Result<async_graphql::Re
         params.insert(name, value);
     }
     request_from_params(params)
+}
+
+/// A POST body's parameters as the direct read takes them: these four and no other key, so that
+/// every value of the body is read in full. serde skips the value of a key it does not know
+/// without checking it (bad UTF-8, a lone surrogate, a number out of range, any depth), which
+/// the checked way refuses.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    query: String,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<async_graphql::Variables>,
+    extensions: Option<async_graphql::Extensions>,
+}
+
+impl Params {
+    fn into_request(self) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(self.query);
+        request.operation_name = self.operation_name;
+        request.variables = self.variables.unwrap_or_default();
+        request.extensions = self.extensions.unwrap_or_default();
+        request
+    }
 }
 
 fn request_from_params(params: Map<String, Value>) -> Result<async_graphql::Request, HttpError> {
@@ -538,7 +561,7 @@ mod tests {
 
     #[test]
     fn request_parameters_are_checked() {
-        let cases: [(&str, bool); 12] = [
+        let cases: [(&str, bool); 15] = [
             (r#"{"query":"{ a }"}"#, true),
             (
                 r#"{"query":"{ a }","variables":null,"operationName":null}"#,
@@ -557,6 +580,10 @@ mod tests {
             (r#"["{ a }"]"#, false),
             (r#"{"query":"{ a }","extensions":null}"#, true),
             (r#"{"query":""}"#, true),
+            (r#"{"query":"{ a }","unknown":{"x":[1]}}"#, true),
+            // Values of keys the request does not know are read in full too.
+            (r#"{"query":"{ a }","x":1e400}"#, false),
+            (r#"{"query":"{ a }","x":"\ud800"}"#, false),
         ];
         for (body, ok) in cases {
             assert_eq!(
@@ -566,6 +593,13 @@ mod tests {
             );
         }
         assert!(request_from_body(b"{").is_err());
+        assert!(request_from_body(b"{\"query\":\"{ a }\",\"x\":\"\xff\"}").is_err());
+        let deep = format!(
+            r#"{{"query":"{{ a }}","x":{}{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert!(request_from_body(deep.as_bytes()).is_err());
         // Read straight or through the checked way, a request is the same.
         let direct = request_from_body(
             br#" {"query":"query Q($x: Int) { a }","operationName":"Q","variables":{"x":1},"extensions":{"e":[true]}}"#,
