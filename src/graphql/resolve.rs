@@ -11,7 +11,6 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
-use std::sync::OnceLock;
 use std::task::Poll;
 
 use async_graphql::indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
@@ -269,13 +268,13 @@ where
 /// cost more than resolving most fields.
 struct Plan<'a> {
     fields: Vec<&'a Positioned<Field>>,
-    /// Made when the first map is: objects written as JSON text need none.
-    hashes: OnceLock<KeyHashes>,
+    /// `None` when the objects are written as JSON text (`write_object`): when the response
+    /// is written by `graphql::json` (`JsonLists`, looked up once for all the objects) and
+    /// each field has a key of its own. Such objects need no map, so no hashes.
+    hashes: Option<KeyHashes>,
     /// Whether each field has a response key of its own: no two values to merge.
     keys_unique: bool,
-    /// Whether the response is written by `graphql::json` (`JsonLists`), so that with
-    /// `keys_unique`, an object can be written as JSON text (`write_object`). Looked up once
-    /// for all the objects of a list.
+    /// Whether the response is written by `graphql::json` (`JsonLists`).
     json_lists: bool,
 }
 
@@ -296,23 +295,6 @@ impl<'a> Plan<'a> {
         self.fields.iter().all(plain) && self.keys_unique
     }
 
-    /// Whether the objects are written as JSON text (`write_object`) rather than as maps.
-    fn writes_text(&self) -> bool {
-        self.keys_unique && self.json_lists
-    }
-
-    fn key_hashes(&self) -> &KeyHashes {
-        self.hashes.get_or_init(|| {
-            let hasher = RandomState::new();
-            let hashes = self
-                .fields
-                .iter()
-                .map(|field| hasher.hash_one(&field.node.response_key().node))
-                .collect();
-            KeyHashes { hashes, hasher }
-        })
-    }
-
     /// The plan for `root` under `ctx`'s selection; `None` when async-graphql's own
     /// `resolve_container` must resolve it (field extensions, directives).
     fn of<T>(ctx: &ContextSelectionSet<'a>, root: &T) -> ServerResult<Option<Self>>
@@ -331,11 +313,20 @@ impl<'a> Plan<'a> {
                 .iter()
                 .all(|earlier| earlier.node.response_key().node != *key)
         });
+        let json_lists = ctx.data_opt::<JsonLists>().is_some();
+        let hashes = (!(keys_unique && json_lists)).then(|| {
+            let hasher = RandomState::new();
+            let hashes = fields
+                .iter()
+                .map(|field| hasher.hash_one(&field.node.response_key().node))
+                .collect();
+            KeyHashes { hashes, hasher }
+        });
         Ok(Some(Plan {
             fields,
-            hashes: OnceLock::new(),
+            hashes,
             keys_unique,
-            json_lists: ctx.data_opt::<JsonLists>().is_some(),
+            json_lists,
         }))
     }
 }
@@ -441,10 +432,9 @@ where
             *slot = resolved.next();
         }
     }
-    if plan.writes_text() {
+    let Some(KeyHashes { hashes, hasher }) = &plan.hashes else {
         return Ok(write_object(ctx, answers));
-    }
-    let KeyHashes { hashes, hasher } = plan.key_hashes();
+    };
     let mut object = IndexMap::with_capacity_and_hasher(plan.fields.len(), hasher.clone());
     for (answer, hash) in answers.into_iter().zip(hashes) {
         match answer {
